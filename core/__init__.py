@@ -1,0 +1,1 @@
+"""Corpus Lab's logic: pure Python, no Streamlit (enforced by ruff's banned-api rule)."""

@@ -1,0 +1,164 @@
+"""Background jobs: long work in a worker thread that reports progress and can be cancelled.
+
+Streamlit reruns the page script on every click, which would kill a long loop, so slow
+work runs here instead. The registry is process-wide: a job survives page switches, reloads
+and other browser tabs. Workers never touch Streamlit; the UI polls ``Job`` objects.
+
+Example::
+
+    def count(ctx: JobContext) -> int:
+        for i in range(10):
+            ctx.check_cancelled()
+            ctx.progress((i + 1) / 10, f"step {i + 1}")
+            ctx.metric(step=i, loss=1 / (i + 1))
+        return 42
+
+    job = REGISTRY.submit("Count to ten", count, kind="demo")
+    job.wait(5); job.result  # 42
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import traceback
+import uuid
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from core.errors import UserError
+
+log = logging.getLogger(__name__)
+
+QUEUED, RUNNING, DONE, FAILED, CANCELLED = "queued", "running", "done", "failed", "cancelled"
+FINISHED = (DONE, FAILED, CANCELLED)
+
+
+class Cancelled(Exception):
+    """Raised inside a worker by ``check_cancelled`` once the user pressed Cancel."""
+
+
+@dataclass
+class Job:
+    title: str
+    kind: str
+    key: str | None = None
+    id: str = field(default_factory=lambda: uuid.uuid4().hex[:12])
+    status: str = QUEUED
+    progress: float = 0.0
+    message: str = ""
+    metrics: list[dict] = field(default_factory=list)
+    log: deque = field(default_factory=lambda: deque(maxlen=200))
+    result: Any = None
+    error: str | None = None
+    created: float = field(default_factory=time.time)
+    finished: float | None = None
+    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
+    _done: threading.Event = field(default_factory=threading.Event, repr=False)
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in FINISHED
+
+    @property
+    def cancel_requested(self) -> bool:
+        return self._cancel.is_set()
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Block until the job ends (or ``timeout`` seconds pass); True when it ended."""
+        return self._done.wait(timeout)
+
+
+class JobContext:
+    """What a worker gets: progress, metrics and log reporting, and the cancel flag."""
+
+    def __init__(self, job: Job):
+        self._job = job
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        self._job.progress = min(1.0, max(0.0, float(fraction)))
+        if message is not None:
+            self._job.message = message
+
+    def metric(self, **values: float) -> None:
+        self._job.metrics.append(values)
+
+    def log(self, message: str) -> None:
+        self._job.log.append(message)
+
+    @property
+    def cancelled(self) -> bool:
+        return self._job.cancel_requested
+
+    def check_cancelled(self) -> None:
+        if self._job.cancel_requested:
+            raise Cancelled()
+
+
+class JobRegistry:
+    """All jobs of this process. ``submit`` with a ``key`` returns the running job for that
+    key instead of starting the same work twice (two tabs pressing the same button)."""
+
+    def __init__(self, keep_finished: int = 50):
+        self._jobs: dict[str, Job] = {}
+        self._lock = threading.Lock()
+        self._keep = keep_finished
+
+    def submit(self, title: str, fn: Callable[[JobContext], Any], *, kind: str, key: str | None = None) -> Job:
+        with self._lock:
+            if key is not None:
+                for job in self._jobs.values():
+                    if job.key == key and not job.is_finished:
+                        return job
+            job = Job(title=title, kind=kind, key=key)
+            self._jobs[job.id] = job
+            self._trim()
+        threading.Thread(target=self._run, args=(job, fn), name=f"job-{job.id}", daemon=True).start()
+        return job
+
+    def get(self, job_id: str | None) -> Job | None:
+        return self._jobs.get(job_id) if job_id else None
+
+    def active(self) -> list[Job]:
+        return [j for j in list(self._jobs.values()) if not j.is_finished]
+
+    def all(self) -> list[Job]:
+        return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+
+    def _trim(self) -> None:
+        finished = sorted((j for j in self._jobs.values() if j.is_finished), key=lambda j: j.created)
+        for job in finished[: max(0, len(finished) - self._keep)]:
+            del self._jobs[job.id]
+
+    @staticmethod
+    def _run(job: Job, fn: Callable[[JobContext], Any]) -> None:
+        job.status = RUNNING
+        ctx = JobContext(job)
+        try:
+            ctx.check_cancelled()
+            job.result = fn(ctx)
+            job.progress, job.status = 1.0, DONE
+        except Cancelled:
+            job.status, job.message = CANCELLED, "Cancelled."
+        except UserError as exc:
+            job.error, job.status = str(exc), FAILED
+        except MemoryError:
+            job.error = "The job ran out of memory. Try a smaller input or free memory, then run it again."
+            job.status = FAILED
+        except Exception as exc:  # a bug: keep the app serving, tell the user, log the trace
+            log.exception("job %s (%s) failed", job.id, job.title)
+            job.log.append(traceback.format_exc(limit=5))
+            job.error = f"Unexpected error ({type(exc).__name__}): {exc}"
+            job.status = FAILED
+        finally:
+            job.finished = time.time()
+            job._done.set()
+
+
+REGISTRY = JobRegistry()

@@ -1,0 +1,46 @@
+"""Plotly figure builders: data in, figure out. No Streamlit here."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+
+
+def top_words_bar(words: Sequence[tuple[str, int]], title: str) -> go.Figure:
+    """Horizontal bars, most frequent at the top."""
+    labels = [w for w, _ in words][::-1]
+    counts = [c for _, c in words][::-1]
+    fig = go.Figure(go.Bar(x=counts, y=labels, orientation="h", hovertemplate="%{y}: %{x:,}<extra></extra>"))
+    fig.update_layout(title=title, height=max(300, 18 * len(labels) + 80), margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="count", yaxis=dict(type="category"))
+    return fig
+
+
+def zipf_plot(frequencies: np.ndarray, exponent: float | None, intercept: float | None,
+              max_points: int = 2000) -> go.Figure:
+    """Rank/frequency on log-log axes with the fitted line f = 10^c · r^(−s).
+
+    Ranks are thinned to ``max_points`` on a log scale: the head matters and the tail of a
+    500k-word vocabulary would only make the browser slow.
+    """
+    ranks = np.arange(1, len(frequencies) + 1)
+    if len(ranks) > max_points:
+        keep = np.unique(np.geomspace(1, len(ranks), max_points).astype(int)) - 1
+        ranks, frequencies = ranks[keep], frequencies[keep]
+    fig = go.Figure(go.Scattergl(x=ranks, y=frequencies, mode="markers", name="words",
+                                 marker=dict(size=4), hovertemplate="rank %{x:,}: %{y:,}<extra></extra>"))
+    if exponent is not None:
+        fit = 10**intercept * ranks.astype(float) ** -exponent
+        fig.add_trace(go.Scatter(x=ranks, y=fit, mode="lines", name=f"fit: s = {exponent:.2f}"))
+    fig.update_layout(title="Zipf's law: frequency against rank", xaxis=dict(type="log", title="rank"),
+                      yaxis=dict(type="log", title="frequency"), margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def length_histogram(lengths: np.ndarray) -> go.Figure:
+    fig = go.Figure(go.Histogram(x=lengths, nbinsx=60, hovertemplate="%{x} words: %{y:,} documents<extra></extra>"))
+    fig.update_layout(title="Document length", xaxis_title="words per document", yaxis_title="documents",
+                      bargap=0.05, margin=dict(l=10, r=10, t=40, b=10))
+    return fig

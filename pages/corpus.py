@@ -1,0 +1,103 @@
+"""Corpus: bring a corpus in, see what it is, keep it."""
+
+import pandas as pd
+import streamlit as st
+
+from core import plots
+from core.corpus.store import KIND, jsonl_path
+from core.stats import STOPWORDS_NAME, concordance, stopwords, top_words
+from ui import cached, ingest
+from ui.safe import md
+from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
+
+PREVIEW_CHARS = 20_000  # a 50 MB one-line document must not be sent to the browser whole
+
+st.title("Corpus")
+cid = active_corpus_id()
+ingest.render(expanded=cid is None)
+show_flash()
+if cid is None:
+    st.info("No corpus yet: upload files, paste text or pick a bundled sample above.")
+    st.stop()
+
+ws = workspace()
+manifest = ws.manifest(KIND, cid)
+data = cached.stats(cid)
+s = data["summary"]
+st.subheader(md(manifest.name))
+cols = st.columns(7)
+cols[0].metric("Documents", f"{s['documents']:,}")
+cols[1].metric("Tokens", f"{s['tokens']:,}")
+cols[2].metric("Types", f"{s['types']:,}")
+cols[3].metric("Type/token", f"{s['type_token_ratio']:.3f}")
+cols[4].metric("Hapax", f"{s['hapax']:,}", help="Words that occur exactly once.")
+cols[5].metric("Mean length", f"{s['mean_length']:,.1f}", help="Words per document.")
+cols[6].metric("Median length", f"{s['median_length']:,.0f}")
+
+words, zipf, lengths, browse, kwic, sources, manage = st.tabs(
+    ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"])
+
+with words:
+    n = st.slider("How many words", 10, 100, 30, key="top_n")
+    drop = st.toggle(f"Remove stopwords ({STOPWORDS_NAME})", value=True, key="drop_stopwords")
+    shown = top_words(data["top_words"], n, stopwords() if drop else frozenset())
+    st.plotly_chart(plots.top_words_bar(shown, f"Top {len(shown)} words"), key="top_words_chart")
+
+with zipf:
+    exponent = s["zipf_exponent"]
+    st.plotly_chart(plots.zipf_plot(data["frequencies"], exponent, s["zipf_intercept"]), key="zipf_chart")
+    if exponent is None:
+        st.caption("Too few repeated words to fit Zipf's law.")
+    else:
+        st.caption(f"Fitted exponent s = {exponent:.2f} (frequency ∝ rank^−s, fitted on words seen more than "
+                   "once). Natural language is usually close to 1.")
+
+with lengths:
+    st.plotly_chart(plots.length_histogram(data["doc_lengths"]), key="length_chart")
+
+docs = cached.documents(cid)
+with browse:
+    labels = data["labels"]
+    label = st.selectbox("Label", ["(all)"] + labels, key="browse_label") if labels else "(all)"
+    indices = [i for i, d in enumerate(docs) if label == "(all)" or d.label == label]
+    table = pd.DataFrame({"#": indices, "source": [docs[i].source for i in indices[:10_000]],
+                          "label": [docs[i].label or "" for i in indices[:10_000]],
+                          "words": data["doc_lengths"][indices[:10_000]],
+                          "start": [docs[i].text[:120] for i in indices[:10_000]]} if indices else {})
+    st.dataframe(table, hide_index=True, width="stretch", height=260)
+    if indices:
+        pick = st.number_input("Document #", min_value=0, max_value=len(docs) - 1, value=indices[0], key="doc_pick")
+        doc = docs[int(pick)]
+        st.caption(md(f"{doc.source}" + (f" · label {doc.label}" if doc.label else "")))
+        st.text(doc.text[:PREVIEW_CHARS])
+        if len(doc.text) > PREVIEW_CHARS:
+            st.caption(f"Showing the first {PREVIEW_CHARS:,} of {len(doc.text):,} characters.")
+
+with kwic:
+    left, mid, right = st.columns([3, 1, 1])
+    query = left.text_input("Find a word or phrase", key="kwic_query", placeholder="e.g. bank")
+    width = mid.number_input("Context (characters)", 10, 200, 50, key="kwic_width")
+    whole = right.toggle("Whole words", value=True, key="kwic_whole")
+    if query.strip():
+        hits, total = concordance([d.text for d in docs], query, width=int(width), whole_word=whole)
+        st.caption(f"{total:,} occurrences" + (f"; showing the first {len(hits):,}" if total > len(hits) else ""))
+        st.dataframe(pd.DataFrame([{"doc": h.document, "left": h.left, "match": h.match, "right": h.right}
+                                   for h in hits]), hide_index=True, width="stretch",
+                     column_config={"left": st.column_config.TextColumn(width="large"),
+                                    "right": st.column_config.TextColumn(width="large")})
+
+with sources:
+    st.dataframe(pd.DataFrame([{"source": r["name"], "kind": r["kind"], "encoding": r["encoding"] or "",
+                                "documents": r["documents"], "problems": " ".join(r["problems"])}
+                               for r in data["reports"]]), hide_index=True, width="stretch")
+
+with manage:
+    st.caption(md(f"Artifact {cid} in {ws.path(KIND, cid)}"))
+    st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
+                       file_name=f"{manifest.name}.jsonl", mime="application/jsonl", key="download_jsonl")
+    confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
+    if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
+        ws.delete(KIND, cid)
+        set_active_corpus(None)
+        st.session_state.pop("confirm_delete", None)
+        st.rerun()

@@ -1,0 +1,27 @@
+"""Home: what Corpus Lab is and where to start."""
+
+import streamlit as st
+
+from core.corpus.store import KIND
+from ui.state import workspace
+
+st.title("Corpus Lab")
+st.markdown(
+    "Look inside a text corpus and the models trained on it: bring a corpus in and see its "
+    "vocabulary, its Zipf curve and its words in context. Everything runs on this machine, offline."
+)
+corpora = workspace().list(KIND)
+if corpora:
+    st.success(f"{len(corpora)} corpus artifact(s) in the workspace.")
+st.page_link("pages/corpus.py", label="Start with a corpus", icon=":material/arrow_forward:")
+
+st.subheader("The tour")
+st.markdown(
+    """
+1. **Corpus** — upload text, Markdown, CSV/TSV, JSON Lines, PDF, Word files or a zip of them,
+   paste text, or pick a bundled sample; see counts, top words, Zipf's law, document lengths,
+   a document browser and a keyword-in-context search. Every corpus is saved in the workspace.
+"""
+)
+st.caption("Preprocessing, word embeddings, the embedding map, attention, generation and "
+           "fine-tuning arrive as their issues land.")

@@ -1,0 +1,42 @@
+"""The job panel: progress, live metrics and Cancel for a background job, polled by a fragment."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from core.jobs import REGISTRY, Job
+from ui.safe import md
+
+POLL_SECONDS = 0.5
+
+
+def job_panel(job: Job) -> None:
+    """Show a running job; when it ends, rerun the whole app so the page can use the result."""
+
+    @st.fragment(run_every=POLL_SECONDS)
+    def panel() -> None:
+        current = REGISTRY.get(job.id)
+        if current is None or current.is_finished:
+            st.rerun()
+        st.progress(current.progress, text=md(current.message or current.title))
+        if current.metrics:
+            st.line_chart(pd.DataFrame(current.metrics))
+        st.button("Cancel", key=f"cancel-{current.id}", on_click=current.cancel,
+                  disabled=current.cancel_requested)
+
+    panel()
+
+
+def active_jobs_summary() -> None:
+    """A compact list for the sidebar; refreshes itself while anything runs."""
+
+    @st.fragment(run_every=2 if REGISTRY.active() else None)
+    def summary() -> None:
+        active = REGISTRY.active()
+        if not active:
+            st.caption("No jobs running.")
+        for job in active:
+            st.progress(job.progress, text=md(job.title))
+
+    summary()

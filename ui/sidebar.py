@@ -1,0 +1,36 @@
+"""The sidebar every page shares: active corpus, workspace folder, device, running jobs."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core.corpus.store import KIND as CORPUS
+from ui import cached
+from ui.jobs import active_jobs_summary
+from ui.state import active_corpus_id, set_active_corpus, workspace
+
+
+def render() -> None:
+    ws = workspace()
+    with st.sidebar:
+        corpora = {m.id: m for m in ws.list(CORPUS)}
+        active = active_corpus_id()
+        if corpora:
+            ids = list(corpora)
+            st.session_state["sidebar_corpus"] = active if active in corpora else None
+            st.selectbox(
+                "Active corpus",
+                ids,
+                key="sidebar_corpus",
+                placeholder="Choose a corpus",
+                format_func=lambda i: f"{corpora[i].name} · {corpora[i].metrics.get('documents', 0):,} docs",
+                on_change=lambda: set_active_corpus(st.session_state["sidebar_corpus"]),
+            )
+        else:
+            st.caption("No corpus yet. Bring one in on the Corpus page.")
+        st.caption("Workspace")
+        st.code(str(ws.root), language=None)
+        st.caption("Compute device")
+        st.text(cached.device().describe())
+        st.caption("Jobs")
+        active_jobs_summary()

@@ -1,0 +1,44 @@
+"""Session and workspace state: the workspace object and the active corpus."""
+
+from __future__ import annotations
+
+import os
+
+import streamlit as st
+
+from core.corpus.store import KIND as CORPUS
+from core.workspace import ENV_HOME, Workspace
+
+
+@st.cache_resource(show_spinner=False)
+def _workspace(root: str) -> Workspace:
+    return Workspace(root)
+
+
+def workspace() -> Workspace:
+    # Keyed by the folder so tests (and users) that point CORPUS_LAB_HOME elsewhere get their own.
+    return _workspace(os.environ.get(ENV_HOME) or "workspace")
+
+
+def active_corpus_id() -> str | None:
+    """This session's corpus; a new session (a reload, a new tab) starts from the last one used."""
+    ws = workspace()
+    if "corpus_id" not in st.session_state:
+        st.session_state.corpus_id = ws.get_state("active_corpus")
+    cid = st.session_state.corpus_id
+    return cid if cid and ws.exists(CORPUS, cid) else None
+
+
+def set_active_corpus(cid: str | None) -> None:
+    st.session_state.corpus_id = cid
+    workspace().set_state("active_corpus", cid)
+
+
+def flash(kind: str, message: str) -> None:
+    """Queue a message to show after the next rerun (st.rerun drops what was drawn)."""
+    st.session_state.setdefault("flash", []).append((kind, message))
+
+
+def show_flash() -> None:
+    for kind, message in st.session_state.pop("flash", []):
+        getattr(st, kind)(message)
