@@ -1,9 +1,9 @@
 """Corpus statistics: counts, vocabulary richness, Zipf's law, and keyword-in-context.
 
-Words here are a quick, language-neutral split for *describing* a corpus (lowercased runs
-of letters, apostrophes inside words, numbers; each Chinese/Japanese character on its own
-since those scripts put no spaces between words). The Preprocess page builds the real
-tokens for training.
+Words here are a quick, language-neutral split for *describing* a corpus: lowercased runs
+of letters and digits ("word2vec"), apostrophes inside words, decimals ("3.5"), and each
+Chinese/Japanese character on its own since those scripts put no spaces between words.
+The Preprocess page builds the real tokens for training.
 
 Example::
 
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-WORD = re.compile(rf"[{_CJK}]|[^\W\d_{_CJK}]+(?:['’][^\W\d_{_CJK}]+)*|\d+(?:[.,]\d+)*")
+WORD = re.compile(rf"[{_CJK}]|\d+(?:[.,]\d+)+|[^\W_{_CJK}]+(?:['’][^\W_{_CJK}]+)*")
 TOP_WORDS = 5000  # kept in the artifact; enough to list top-N with stopwords removed
 
 # scikit-learn's English list (318 words, Glasgow IR group); named in the UI.

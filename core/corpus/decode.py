@@ -49,6 +49,9 @@ _BOMS = [
 ]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 SNIFF_BYTES = 64 * 1024
+_TEXT_BYTES = bytes(range(0x20, 0x100)) + b"\t\n\r\x0c\x1b"  # deleted to count the control bytes
+
+_PREFERRED = ["cp1252", "iso8859-1", "gb18030", "big5", "shift_jis", "euc_kr", "cp1251", "cp1250"]
 
 # Offered as manual overrides in the UI; anything Python knows is accepted.
 COMMON_ENCODINGS = ["utf-8", "utf-8-sig", "utf-16", "gb18030", "gbk", "big5", "shift_jis",
@@ -99,15 +102,20 @@ def detect_encoding(data: bytes, *, name: str = "the input") -> str:
     utf16 = _utf16_without_bom(head)
     if utf16:
         return utf16
-    if head.count(b"\x00") > len(head) // 100:
-        raise UserError(f"{name} looks like binary data, not text (it is full of NUL bytes).")
-    best = from_bytes(data).best()
+    if len(head.translate(None, _TEXT_BYTES)) > 0.05 * len(head):
+        # No 8-bit text encoding uses these bytes; a file full of them is binary data.
+        raise UserError(f"{name} looks like binary data, not text (it is full of control bytes).")
+    matches = from_bytes(data)
+    best = matches.best()
     if best is None:
         raise UserError(
             f"{name} could not be decoded as text in any known encoding. If it is text, "
             "choose its encoding by hand."
         )
-    return codecs.lookup(best.encoding).name
+    # charset-normalizer often ties cp1250/cp1252/cp1257 on Western text and then picks by
+    # name, turning "è" into "č". Among equally good matches, take the most common codec.
+    tied = {codecs.lookup(m.encoding).name for m in matches if (m.chaos, m.coherence) == (best.chaos, best.coherence)}
+    return next((enc for enc in _PREFERRED if enc in tied), codecs.lookup(best.encoding).name)
 
 
 def _utf16_without_bom(head: bytes) -> str | None:

@@ -1,0 +1,34 @@
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def test_home_page_renders_with_sidebar():
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert not at.exception
+    assert at.title[0].value == "Corpus Lab"
+    sidebar_text = [c.value for c in at.sidebar.caption]
+    assert "Workspace" in sidebar_text and "Compute device" in sidebar_text
+    assert any(t.value.startswith("CPU") or t.value.startswith("CUDA") for t in at.sidebar.text)
+    assert "No corpus yet" in " ".join(sidebar_text)
+
+
+def test_sidebar_lists_saved_corpora_and_remembers_the_active_one(tmp_path):
+    # AppTest (Streamlit 1.67) drops the main script's sidebar after switch_page, so the
+    # sidebar is checked here on the home page; the e2e tests check it on every page.
+    from core.corpus.store import ingest_sample
+    from core.workspace import Workspace
+
+    ws = Workspace.from_env()
+    lee = ingest_sample(ws, "lee")
+    polarity = ingest_sample(ws, "polarity")
+    ws.set_state("active_corpus", lee.id)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    box = at.sidebar.selectbox(key="sidebar_corpus")
+    assert box.value == lee.id
+    assert set(box.options) == {"Lee news corpus · 300 docs", "Movie-review polarity · 200 docs"}
+    box.set_value(polarity.id).run()
+    assert not at.exception
+    assert ws.get_state("active_corpus") == polarity.id  # a reload starts from it
