@@ -74,30 +74,33 @@ def binary_kind(data: bytes) -> str | None:
     return None
 
 
-def decode_bytes(data: bytes, encoding: str | None = None, *, name: str = "the input") -> Decoded:
-    """Decode and clean ``data``. ``encoding`` forces a codec (bad bytes become U+FFFD)."""
+def decode_bytes(data: bytes, encoding: str | None = None, *, name: str = "the input",
+                 partial: bool = False) -> Decoded:
+    """Decode and clean ``data``. ``encoding`` forces a codec (bad bytes become U+FFFD);
+    ``partial`` says ``data`` is a sample that may end inside a character."""
     if encoding:
         try:
-            codecs.lookup(encoding)
+            codec = codecs.lookup(encoding).name
         except LookupError:
             raise UserError(f"'{encoding}' is not an encoding Python knows. Pick one from the list.") from None
-        return Decoded(clean_text(data.decode(encoding, errors="replace")), codecs.lookup(encoding).name)
+        return Decoded(clean_text(data.decode(codec, errors="replace")), codec)
     kind = binary_kind(data)
     if kind:
         raise UserError(f"{name} is {kind}, not text. Upload it with the right extension or pick a text file.")
-    enc = detect_encoding(data, name=name)
-    return Decoded(clean_text(data.decode(enc, errors="replace")), enc)
-
-
-def detect_encoding(data: bytes, *, name: str = "the input") -> str:
-    for bom, enc in _BOMS:
+    for bom, codec in _BOMS:
         if data.startswith(bom):
-            return enc
+            return Decoded(clean_text(data.decode(codec, errors="replace")), codec)
     try:
-        data.decode("utf-8")
-        return "utf-8"
-    except UnicodeDecodeError:
-        pass
+        return Decoded(clean_text(data.decode("utf-8")), "utf-8")  # decoded once: no separate check
+    except UnicodeDecodeError as exc:
+        if partial and exc.reason == "unexpected end of data":
+            return Decoded(clean_text(data[: exc.start].decode("utf-8", errors="replace")), "utf-8")
+    codec = _detect_legacy(data, name)
+    return Decoded(clean_text(data.decode(codec, errors="replace")), codec)
+
+
+def _detect_legacy(data: bytes, name: str) -> str:
+    """Neither a BOM nor UTF-8: UTF-16 without BOM, or ask charset-normalizer."""
     head = data[:SNIFF_BYTES]
     utf16 = _utf16_without_bom(head)
     if utf16:

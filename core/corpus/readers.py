@@ -40,6 +40,7 @@ KINDS = {
     ".json": "json", ".jsonl": "json", ".ndjson": "json",
     ".zip": "zip", ".pdf": "pdf", ".docx": "docx",
 }
+SAMPLE_BYTES = 1 << 20  # what inspect_source decodes to show the encoding and the fields
 UPLOAD_TYPES = sorted(ext.lstrip(".") for ext in KINDS if ext)
 
 
@@ -121,11 +122,12 @@ def inspect_source(source: Source, encoding: str | None = None) -> list[SourceIn
             infos = [i for m in members for i in inspect_source(Source(f"{source.name}/{m.name}", m.data), encoding)]
             return infos + [SourceInfo(source.name, "zip", problem=p) for p in problems]
         if kind in ("table", "json"):
-            decoded = decode_bytes(source.data[: 1 << 20], encoding, name=source.name)
+            decoded = decode_bytes(source.data[:SAMPLE_BYTES], encoding, name=source.name, partial=True)
             fields = _table_fields(decoded.text, source.name) if kind == "table" else _json_fields(decoded.text)
             return [SourceInfo(source.name, kind, decoded.encoding, fields)]
         if kind == "text":
-            return [SourceInfo(source.name, kind, decode_bytes(source.data[: 1 << 20], encoding, name=source.name).encoding)]
+            sample = decode_bytes(source.data[:SAMPLE_BYTES], encoding, name=source.name, partial=True)
+            return [SourceInfo(source.name, kind, sample.encoding)]
         if kind == "refused":
             return [SourceInfo(source.name, kind, problem=_refused_message(source.name))]
         return [SourceInfo(source.name, kind)]

@@ -3,6 +3,7 @@ import codecs
 import pytest
 
 from core.corpus.decode import binary_kind, clean_text, decode_bytes
+from core.corpus.readers import Source, inspect_source
 from core.errors import UserError
 
 CHINESE = ("自然语言处理是人工智能的一个重要方向。它研究人与计算机之间用自然语言进行有效通信的各种理论和方法。"
@@ -80,3 +81,11 @@ def test_clean_text_nfkc_newlines_and_control_characters():
     assert clean_text("a\r\nb\rc") == "a\nb\nc"
     assert clean_text("a\x00b\x07c\td\x1be\x85f") == "abc\tdef"
     assert clean_text("\ufeffhello") == "hello"
+
+
+
+def test_a_sample_cut_inside_a_character_is_still_utf8():
+    assert decode_bytes(("é" * 10).encode()[:-1], partial=True).encoding == "utf-8"
+    # inspect_source decodes only the first MiB, which here ends inside an "é"
+    [info] = inspect_source(Source("big.txt", ("ab" + "é" * (1 << 20)).encode()))
+    assert info.encoding == "utf-8"

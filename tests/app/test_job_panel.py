@@ -1,0 +1,43 @@
+import threading
+
+from streamlit.testing.v1 import AppTest
+
+from core.jobs import CANCELLED, REGISTRY
+
+
+def panel_script(job_id):
+    from core.jobs import REGISTRY
+    from ui.jobs import job_panel
+
+    job = REGISTRY.get(job_id)
+    if job.is_finished:
+        import streamlit as st
+
+        st.write(f"finished: {job.status}")
+    else:
+        job_panel(job)
+
+
+def test_panel_shows_progress_metrics_and_cancels():
+    started = threading.Event()
+
+    def work(ctx):
+        ctx.progress(0.25, "Training epoch 1 of 4")
+        ctx.metric(loss=2.0)
+        ctx.metric(loss=1.5)
+        started.set()
+        while True:
+            ctx.check_cancelled()
+            threading.Event().wait(0.01)
+
+    job = REGISTRY.submit("Train", work, kind="test")
+    assert started.wait(5)
+    at = AppTest.from_function(panel_script, args=(job.id,), default_timeout=30).run()
+    assert not at.exception
+    assert at.get("progress")[0].value == 25
+    chart = at.main.children[0].children[1]  # the live loss chart (AppTest has no chart element type)
+    assert chart.type == "vega_lite_chart"
+    at.button(key=f"cancel-{job.id}").click().run()
+    assert job.wait(5) and job.status == CANCELLED
+    at.run()
+    assert at.markdown[0].value == "finished: cancelled"
