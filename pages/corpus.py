@@ -96,7 +96,8 @@ with sources:
 with manage:
     st.caption(md(f"Artifact {cid} in {ws.path(KIND, cid)}"))
     st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
-                       file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl", key="download_jsonl")
+                       file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
+                       key="download_jsonl")
     confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
     if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
         ws.delete(KIND, cid)
