@@ -7,8 +7,8 @@ from ui import sidebar
 st.set_page_config(page_title="Corpus Lab", page_icon=":material/biotech:", layout="wide")
 
 pages = {
-    "": [st.Page("pages/home.py", title="Home", icon=":material/home:", default=True)],
-    "Data": [st.Page("pages/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus")],
+    "": [st.Page("views/home.py", title="Home", icon=":material/home:", default=True)],
+    "Data": [st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus")],
 }
 page = st.navigation(pages)
 sidebar.render()

@@ -73,17 +73,19 @@ def compute_stats(texts: Sequence[str], progress: Callable[[float, str], None] |
     return CorpusStats(summary, counts.most_common(TOP_WORDS), freqs, lengths)
 
 
-def zipf_fit(freqs: np.ndarray) -> tuple[float | None, float | None]:
-    """Least-squares fit of log f = c − s·log r. Returns (s, c), or Nones if too few words.
+def zipf_fit(freqs: np.ndarray, points: int = 50) -> tuple[float | None, float | None]:
+    """Fit log f = c − s·log r. Returns (s, c), or Nones if there are too few words.
 
-    Only ranks whose frequency is above 1 are used: the long flat tail of words seen once
-    (hapax legomena) would otherwise pull the slope towards zero.
+    Two choices keep the line honest: only ranks seen more than once are used (the flat tail
+    of words seen once would drag the slope towards zero), and the fit runs on ranks spaced
+    evenly on the log axis, so each decade counts the same instead of the tail's thousands of
+    ranks outvoting the head.
     """
     body = freqs[freqs > 1]
     if len(body) < 3:
         return None, None
-    ranks = np.arange(1, len(body) + 1, dtype=np.float64)
-    slope, intercept = np.polyfit(np.log10(ranks), np.log10(body.astype(np.float64)), 1)
+    ranks = np.unique(np.geomspace(1, len(body), min(points, len(body))).astype(np.int64))
+    slope, intercept = np.polyfit(np.log10(ranks), np.log10(body[ranks - 1].astype(np.float64)), 1)
     return float(-slope), float(intercept)
 
 

@@ -11,7 +11,7 @@ def app():
     """The whole app (navigation + sidebar) on a fresh workspace, at the Corpus page."""
     at = AppTest.from_file(str(APP), default_timeout=60)
     at.run()
-    at.switch_page("pages/corpus.py").run()
+    at.switch_page("views/corpus.py").run()
     assert not at.exception
     return at
 

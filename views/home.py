@@ -13,7 +13,7 @@ st.markdown(
 corpora = workspace().list(KIND)
 if corpora:
     st.success(f"{len(corpora)} corpus artifact(s) in the workspace.")
-st.page_link("pages/corpus.py", label="Start with a corpus", icon=":material/arrow_forward:")
+st.page_link("views/corpus.py", label="Start with a corpus", icon=":material/arrow_forward:")
 
 st.subheader("The tour")
 st.markdown(
