@@ -47,7 +47,8 @@ _BOMS = [
     (codecs.BOM_UTF16_LE, "utf-16"),
     (codecs.BOM_UTF16_BE, "utf-16"),
 ]
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
+_BREAKS = re.compile(r"[\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f\x7f-\x9f\ufeff\ufffe\uffff]")
 SNIFF_BYTES = 64 * 1024
 _TEXT_BYTES = bytes(range(0x20, 0x100)) + b"\t\n\r\x0c\x1b"  # deleted to count the control bytes
 
@@ -134,11 +135,26 @@ def _utf16_without_bom(head: bytes) -> str | None:
 
 
 def clean_text(text: str) -> str:
-    """NFKC, ``\\n`` newlines, no control characters (tabs and newlines stay)."""
+    """NFKC, ``\\n`` line breaks, no control characters (tabs and newlines stay).
+
+    Separators (form feed between PDF pages, vertical tab, NEL, U+2028/9…) become newlines
+    rather than vanishing, which would glue the words on either side together.
+    """
     if "\r" in text:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if not text.isascii() and not unicodedata.is_normalized("NFKC", text):
-        text = unicodedata.normalize("NFKC", text)
+    if _BREAKS.search(text):
+        text = _BREAKS.sub("\n", text)
+    if not text.isascii():
+        # Per line: is_normalized() gives up on the first combining mark and normalises
+        # everything, so one odd line would make a whole 100 MB file pay (2x slower).
+        lines = text.split("\n")
+        changed = False
+        for i, line in enumerate(lines):
+            if not line.isascii() and not unicodedata.is_normalized("NFKC", line):
+                lines[i] = unicodedata.normalize("NFKC", line)
+                changed = True
+        if changed:
+            text = "\n".join(lines)
     if _CONTROL.search(text):
         text = _CONTROL.sub("", text)
     return text

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ is 2.5x slower for millions of lines
 class Document:
     text: str
     source: str  # file name, "archive.zip/member.txt", "pasted text" or a sample's name

@@ -151,7 +151,7 @@ def _read_any(source: Source, options: ReadOptions, limits: Limits):
         )
         yield report, []
         return
-    if not source.data.strip():
+    if not source.data or source.data.isspace():  # no .strip(): it would copy the upload
         report.problems.append("it is empty." if not source.data else "it holds only whitespace.")
         yield report, []
         return
@@ -208,7 +208,7 @@ def split_text(text: str, split: str) -> list[str]:
         parts = _BLANK_LINES.split(text)
     else:
         parts = text.split("\n")
-    return [p.strip() for p in parts if p.strip()]
+    return [p for p in map(str.strip, parts) if p]
 
 
 def _text_docs(text: str, source: str, split: str) -> list[Document]:
@@ -263,12 +263,15 @@ def _read_table(source, options, limits, report) -> list[Document]:
     try:
         for row in reader:
             line = reader.line_num
+            if not row:
+                continue  # a blank line
             if len(row) != len(header):
                 ragged.add(line)
-            if len(row) <= ti or not row[ti].strip():
+            text = row[ti].strip() if len(row) > ti else ""
+            if not text:
                 continue
             label = row[li].strip() or None if li is not None and li < len(row) else None
-            docs.append(Document(row[ti].strip(), source.name, label))
+            docs.append(Document(text, source.name, label))
     except csv.Error as exc:
         report.problems.append(f"stopped at line {line + 1}: {exc}; the rows before it were kept.")
     if ragged:

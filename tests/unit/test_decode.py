@@ -79,7 +79,7 @@ def test_nul_heavy_binary_is_refused():
 def test_clean_text_nfkc_newlines_and_control_characters():
     assert clean_text("ﬁne ＡＢＣ") == "fine ABC"
     assert clean_text("a\r\nb\rc") == "a\nb\nc"
-    assert clean_text("a\x00b\x07c\td\x1be\x85f") == "abc\tdef"
+    assert clean_text("a\x00b\x07c\td\x1be\x85f") == "abc\tde\nf"
     assert clean_text("\ufeffhello") == "hello"
 
 
@@ -89,3 +89,14 @@ def test_a_sample_cut_inside_a_character_is_still_utf8():
     # inspect_source decodes only the first MiB, which here ends inside an "é"
     [info] = inspect_source(Source("big.txt", ("ab" + "é" * (1 << 20)).encode()))
     assert info.encoding == "utf-8"
+
+
+def test_separators_become_line_breaks_instead_of_gluing_words():
+    assert clean_text("page one\x0cpage two\x0bcell\x85next\u2028last") == "page one\npage two\ncell\nnext\nlast"
+
+
+def test_nfkc_per_line_gives_the_same_text_as_whole():
+    import unicodedata
+
+    text = "plain line\ncafe\u0301 ﬁne\nnaïve\n２０２６年\n" * 50
+    assert clean_text(text) == unicodedata.normalize("NFKC", text)

@@ -158,3 +158,9 @@ def test_json_arrays_and_wrapped_records(payload):
 def test_json_field_must_be_chosen_when_it_cannot_be_guessed():
     with pytest.raises(UserError, match="choose the text field"):
         read("d.jsonl", '{"q": "x"}\n')
+
+
+def test_csv_blank_lines_are_not_ragged_rows():
+    corpus = read("blank.csv", "text,label\nhello,pos\n\nworld,neg\n\n\n", label_field="label")
+    assert [d.text for d in corpus.documents] == ["hello", "world"]
+    assert problems(corpus) == []
