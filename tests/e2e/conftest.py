@@ -1,0 +1,162 @@
+"""End-to-end fixtures: the real app under `streamlit run`, driven by Debian's Chromium.
+
+One Streamlit server per test session, on a free port, with its own empty workspace
+(`CORPUS_LAB_HOME`) and the Hub offline. Tests share that server and its workspace, so a
+test must not assume the workspace is empty; each test gets a fresh browser context (its
+own Streamlit session). We never download browsers: Playwright drives /usr/bin/chromium.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HERE = Path(__file__).resolve().parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]
+STARTUP_TIMEOUT_S = 60
+TIMEOUT_MS = 30_000  # Streamlit reruns asynchronously; expect() waits up to this long
+
+
+def pytest_collection_modifyitems(config, items):
+    # Everything in this folder drives a real browser: mark it so `-m "not e2e"` skips it.
+    for item in items:
+        if HERE in Path(str(item.path)).resolve().parents:
+            item.add_marker(pytest.mark.e2e)
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    url: str
+    process: subprocess.Popen
+    log: Path
+    home: Path
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def start_server(tmp: Path) -> Server:
+    """Start `streamlit run app.py` with its own workspace under ``tmp``; wait until healthy."""
+    home, log = tmp / "workspace", tmp / "streamlit.log"
+    home.mkdir(parents=True, exist_ok=True)
+    port = _free_port()
+    env = {**os.environ, "CORPUS_LAB_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(f"http://localhost:{port}", process, log, home)
+    deadline = time.monotonic() + STARTUP_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"streamlit exited with code {process.returncode} before it was healthy:\n{server.output()}")
+        try:
+            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return server
+        except (urllib.error.URLError, OSError):
+            pass
+        time.sleep(0.25)
+    server.stop()
+    pytest.fail(f"streamlit was not healthy after {STARTUP_TIMEOUT_S} s:\n{server.output()}")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not Path(CHROMIUM).exists():
+        reason = f"{CHROMIUM} is missing: install Debian's chromium (apt-get install chromium) to run the e2e tests"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="session")
+def server(browser, tmp_path_factory) -> Iterator[Server]:
+    # Depends on `browser` so a missing Chromium skips before a server is started.
+    srv = start_server(tmp_path_factory.mktemp("e2e-server"))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture(scope="session")
+def base_url(server) -> str:
+    return server.url
+
+
+@pytest.fixture
+def fresh_server(browser, tmp_path):
+    """Start a server of the test's own (a fresh process, empty workspace); stopped after the test."""
+    servers: list[Server] = []
+
+    def start() -> Server:
+        servers.append(start_server(tmp_path / f"server-{len(servers)}"))
+        return servers[-1]
+
+    yield start
+    for srv in servers:
+        srv.stop()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if report.when == "call":
+        item.e2e_failed = report.failed
+    return report
+
+
+@pytest.fixture
+def page(browser, request, tmp_path):
+    """A page in a fresh browser context: a new Streamlit session with no state from other tests.
+
+    When the test fails, a screenshot and the DOM are kept in the test's tmp_path."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    yield page
+    if getattr(request.node, "e2e_failed", False):
+        try:
+            page.screenshot(path=tmp_path / "failure.png", full_page=True)
+            (tmp_path / "failure.html").write_text(page.content(), encoding="utf-8")
+            print(f"e2e failure artifacts: {tmp_path}/failure.png, failure.html")
+        except Exception as e:  # a crashed page must not hide the test's own error
+            print(f"could not save failure artifacts: {e}")
+    context.close()
+
