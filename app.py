@@ -8,7 +8,10 @@ st.set_page_config(page_title="Corpus Lab", page_icon=":material/biotech:", layo
 
 pages = {
     "": [st.Page("views/home.py", title="Home", icon=":material/home:", default=True)],
-    "Data": [st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus")],
+    "Data": [
+        st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus"),
+        st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
+    ],
 }
 page = st.navigation(pages)
 sidebar.render()

@@ -44,3 +44,17 @@ def length_histogram(lengths: np.ndarray) -> go.Figure:
     fig.update_layout(title="Document length", xaxis_title="words per document", yaxis_title="documents",
                       bargap=0.05, margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def removal_waterfall(tokens_before: int, removed: dict[str, int], tokens_after: int) -> go.Figure:
+    """Tokens before, what each step removed, tokens after: where the corpus went."""
+    steps = [(step, -count) for step, count in removed.items() if count]
+    fig = go.Figure(go.Waterfall(
+        x=["tokens before"] + [f"− {s}" for s, _ in steps] + ["tokens after"],
+        y=[tokens_before] + [v for _, v in steps] + [tokens_after],
+        measure=["absolute"] + ["relative"] * len(steps) + ["total"],
+        hovertemplate="%{x}: %{y:,}<extra></extra>",
+    ))
+    fig.update_layout(title="Tokens removed by each step", yaxis_title="tokens", showlegend=False,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig

@@ -340,3 +340,26 @@ def detect_language(texts: list[str]) -> str:
     best, score = simplemma.langdetect(sample, lang=codes)[0]
     names = {code: name for name, code in LANGUAGES.items()}
     return names.get(best, "english") if score > 0.3 else "english"
+
+
+def compare_normalisers(words: list[str]) -> list[dict]:
+    """Each word through every English stemmer and the WordNet lemmatizer (per POS), side by side.
+
+    The article's example: Porter turns running/runs into "run" but leaves "ran"; WordNet with
+    its default noun POS leaves "running" alone, and with the verb POS gives run, eat, fly.
+    """
+    from nltk.stem import LancasterStemmer, PorterStemmer, SnowballStemmer
+
+    stemmers = {"Porter": PorterStemmer().stem, "Snowball": SnowballStemmer("english").stem,
+                "Lancaster": LancasterStemmer().stem}
+    try:
+        lemmatizers = {f"WordNet ({name})": wordnet_lemmatizer(pos) for pos, name in
+                       (("n", "noun"), ("v", "verb"), ("a", "adjective"), ("auto", "auto"))}
+    except UserError:
+        lemmatizers = {}  # the page says WordNet is missing; the stemmers still work
+    rows = []
+    for word in words:
+        w = word.strip().lower()
+        if w:
+            rows.append({"word": w, **{k: f(w) for k, f in stemmers.items()}, **{k: f(w) for k, f in lemmatizers.items()}})
+    return rows

@@ -21,22 +21,19 @@ from core.corpus.readers import (
 )
 from core.corpus.samples import SAMPLES
 from core.corpus.store import ingest_sample, ingest_sources
-from core.jobs import CANCELLED, DONE, REGISTRY, JobContext
+from core.jobs import CANCELLED, DONE, JobContext
 from ui.cached import stats
-from ui.jobs import job_panel
+from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import flash, set_active_corpus, workspace
 
-FAST_PATH_SECONDS = 3.0  # small inputs finish inside this wait and appear at once
 NO_LABEL = "(no label)"
 
 
 def render(expanded: bool) -> None:
-    job = REGISTRY.get(st.session_state.get("ingest_job"))
-    if job is not None and job.is_finished:
+    job = finished_job("ingest_job")
+    if job is not None:
         _finish(job)
-    elif job is not None:
-        job_panel(job)
     with st.expander("Bring a corpus", expanded=expanded, icon=":material/upload_file:"):
         upload, paste, sample = st.tabs(["Upload files", "Paste text", "Bundled sample"])
         with upload:
@@ -120,14 +117,10 @@ def _sample_tab() -> None:
 
 
 def _submit(title: str, work: Callable[[JobContext], object], key: str | None = None) -> None:
-    job = REGISTRY.submit(title, work, kind="ingest", key=key)
-    st.session_state.ingest_job = job.id
-    job.wait(FAST_PATH_SECONDS)
-    st.rerun()
+    start_job("ingest_job", title, work, kind="ingest", key=key)
 
 
 def _finish(job) -> None:
-    del st.session_state["ingest_job"]
     if job.status == DONE:
         set_active_corpus(job.result.id)
         flash("success", f"Loaded {md(job.result.name)}: {job.result.metrics.get('documents', 0):,} documents.")

@@ -40,3 +40,24 @@ def active_jobs_summary() -> None:
             st.progress(job.progress, text=md(job.title))
 
     summary()
+
+
+def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = None, wait: float = 3.0) -> None:
+    """Submit ``work`` as a job owned by this session under ``state_key``, give it ``wait``
+    seconds (small inputs finish and show at once), then rerun so the page picks it up."""
+    job = REGISTRY.submit(title, work, kind=kind, key=key)
+    st.session_state[state_key] = job.id
+    job.wait(wait)
+    st.rerun()
+
+
+def finished_job(state_key: str) -> Job | None:
+    """This session's job under ``state_key``: panel while it runs, handed back once when done."""
+    job = REGISTRY.get(st.session_state.get(state_key))
+    if job is None:
+        return None
+    if not job.is_finished:
+        job_panel(job)
+        return None
+    del st.session_state[state_key]
+    return job

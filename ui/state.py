@@ -42,3 +42,17 @@ def flash(kind: str, message: str) -> None:
 def show_flash() -> None:
     for kind, message in st.session_state.pop("flash", []):
         getattr(st, kind)(message)
+
+
+def active_tokens_id() -> str | None:
+    """The tokens artifact later pages train on: the last pipeline run (or viewed) here."""
+    if "tokens_id" not in st.session_state:
+        st.session_state.tokens_id = workspace().get_state("active_tokens")
+    tid = st.session_state.tokens_id
+    return tid if tid and workspace().exists("tokens", tid) else None
+
+
+def set_active_tokens(tid: str) -> None:
+    if st.session_state.get("tokens_id") != tid:
+        st.session_state.tokens_id = tid
+        workspace().set_state("active_tokens", tid)

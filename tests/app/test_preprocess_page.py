@@ -1,0 +1,89 @@
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core.corpus.readers import ReadOptions, Source
+from core.corpus.store import ingest_sources
+from core.tokens import KIND
+from core.workspace import Workspace
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+TEXT = ("The cats were running to the river bank. The US told us about it!\n\n"
+        "Runners ran and ate better food in New York. Visit https://example.org now.")
+
+
+def open_page(with_corpus: bool = True) -> AppTest:
+    ws = Workspace.from_env()
+    if with_corpus:
+        m = ingest_sources(ws, [Source("t.txt", TEXT.encode())], ReadOptions(split="paragraph"), name="t")
+        ws.set_state("active_corpus", m.id)
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    at.switch_page("views/preprocess.py").run()
+    assert not at.exception
+    return at
+
+
+def preview(at: AppTest) -> str:
+    return at.get("html")[0].proto.body
+
+
+def test_without_a_corpus_the_page_points_to_the_corpus_page():
+    at = open_page(with_corpus=False)
+    assert "Bring a corpus in first" in at.info[0].value
+
+
+def test_preview_table_and_a_preset_change_the_tokens():
+    at = open_page()
+    html = preview(at)
+    assert "cats" in html and "title='The → the (case)'" in html
+    table = at.dataframe[0].value  # AppTest keeps no keys for dataframes
+    assert table.set_index("word").loc["running", "Porter"] == "run"
+    assert table.set_index("word").loc["better", "WordNet (adjective)"] == "good"
+    at.selectbox(key="pp_preset").set_value("As in the article: lowercase + Porter").run()
+    at.button(key="pp_apply").click().run()
+    assert not at.exception
+    assert at.selectbox(key="pp_normalise").value == "porter"
+    html = preview(at)
+    assert "title='cats → cat (normalised)'" in html
+    assert "title='dropped: stopword'" in html
+
+
+def test_user_text_is_escaped_in_the_preview():
+    ws = Workspace.from_env()
+    m = ingest_sources(ws, [Source("x.txt", b"<img src=x onerror=alert(1)> <b>bold</b> &amp; done")],
+                       ReadOptions(), name="x")
+    ws.set_state("active_corpus", m.id)
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    at.switch_page("views/preprocess.py").run()
+    at.toggle(key="pp_show_dropped").set_value(True).run()
+    html = preview(at)
+    assert "<img" not in html and "<b>" not in html
+    assert "&lt;" in html
+
+
+def test_run_on_the_corpus_makes_a_tokens_artifact_and_shows_its_effect():
+    at = open_page()
+    at.selectbox(key="pp_preset").set_value("Lemmatize (WordNet, smart case)").run()
+    at.button(key="pp_apply").click().run()
+    at.button(key="pp_run").click().run()
+    assert not at.exception
+    ws = Workspace.from_env()
+    assert len(ws.list(KIND)) == 1
+    labels = [m.label for m in at.metric]
+    assert "Vocabulary reduction" in labels
+    merged = at.dataframe[1].value
+    assert "run" in set(merged["form"])
+    assert ws.get_state("active_tokens") == ws.list(KIND)[0].id
+    at.run()  # a rerun shows the stored artifact again, without running the pipeline twice
+    assert "Vocabulary reduction" in [m.label for m in at.metric] and len(ws.list(KIND)) == 1
+
+
+def test_a_pipeline_that_removes_everything_says_so():
+    at = open_page()
+    at.selectbox(key="pp_urls").set_value("drop")
+    at.text_input(key="pp_extra_stopwords").input(
+        "the, cats, were, running, to, river, bank, us, told, about, it, runners, ran, and, ate, better, food, in, "
+        "new, york, visit, now").run()
+    at.button(key="pp_run").click().run()
+    assert not at.exception
+    assert "Every token was filtered out" in at.error[0].value

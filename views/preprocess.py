@@ -1,0 +1,85 @@
+"""Preprocess: build a pipeline, watch it work on one document, run it on the corpus."""
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from core.errors import UserError
+from core.jobs import DONE
+from core.preprocess import Pipeline, PipelineConfig, compare_normalisers, detect_language
+from core.tokens import KIND, build_tokens, load_report, tokens_id
+from ui import cached
+from ui.jobs import finished_job, start_job
+from ui.pipeline_form import pipeline_form
+from ui.safe import md
+from ui.state import active_corpus_id, set_active_tokens, workspace
+from ui.token_view import effect_report, tokens_html
+
+PREVIEW_CHARS = 4000
+ARTICLE_WORDS = "running, runs, ran, runner, cats, cat, ate, flying, better"
+
+
+@st.cache_data(show_spinner=False)
+def detected_language(cid: str) -> str:
+    return detect_language([d.text for d in cached.documents(cid)[:50]])
+
+
+@st.cache_resource(max_entries=8, show_spinner=False)
+def pipeline(config_json: str) -> Pipeline:
+    # Keyed by the config as a string; the pipeline's per-type cache is then shared by sessions.
+    return Pipeline(PipelineConfig.from_dict(json.loads(config_json)))
+
+
+st.title("Preprocess")
+cid = active_corpus_id()
+if cid is None:
+    st.info("Bring a corpus in first.")
+    st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
+    st.stop()
+ws = workspace()
+docs = cached.documents(cid)
+
+form, preview = st.columns([2, 3], gap="large")
+with form:
+    config = pipeline_form(detected_language(cid))
+with preview:
+    st.subheader("Live preview")
+    i = st.number_input("Document #", 0, len(docs) - 1, 0, key="pp_doc")
+    text = docs[int(i)].text[:PREVIEW_CHARS]
+    try:
+        pipe = pipeline(json.dumps(config.to_dict(), sort_keys=True))
+        traces = pipe.trace(text)
+    except UserError as exc:
+        st.error(md(exc))
+        st.stop()
+    show_dropped = st.toggle("Show dropped tokens", value=True, key="pp_show_dropped")
+    before, after = st.columns(2)
+    with before:
+        st.caption("Original")
+        st.text(text)
+    with after:
+        st.caption("Tokens")
+        st.html(tokens_html(traces, show_dropped))
+
+st.subheader("Stemmer or lemmatizer?")
+words = st.text_input("Words to compare", ARTICLE_WORDS, key="pp_words")
+table = pd.DataFrame(compare_normalisers(words.split(",")))
+st.dataframe(table, hide_index=True, width="stretch", key="normalisers")
+if not any(c.startswith("WordNet") for c in table.columns):
+    st.warning("WordNet is not installed, so only the stemmers are shown. `make run` installs it offline.")
+
+st.subheader("Run on the whole corpus")
+job = finished_job("tokens_job")
+if job is not None and job.status != DONE:
+    st.error(md(job.error or "The run was cancelled; nothing was saved."))
+tid = tokens_id(cid, config)
+if ws.exists(KIND, tid):
+    set_active_tokens(tid)
+    st.caption(md(f"Tokens artifact {tid}: ready for training word embeddings."))
+    effect_report(load_report(ws, tid))
+elif "tokens_job" not in st.session_state:
+    st.caption("Same corpus and same settings give the same artifact: a pipeline never runs twice.")
+    if st.button("Run pipeline", type="primary", key="pp_run"):
+        start_job("tokens_job", "Preprocessing the corpus",
+                  lambda ctx: build_tokens(ws, cid, config, ctx=ctx), kind="tokens", key=f"tokens-{tid}")
