@@ -1,0 +1,32 @@
+"""The Preprocess page in a real browser: a preset changes the live preview."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from core.corpus.store import ingest_sample
+from core.workspace import Workspace
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def test_applying_a_preset_changes_the_preview(browser, fresh_server):
+    server = fresh_server()
+    ws = Workspace(server.home)  # the server reads its workspace from disk on every run
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/preprocess")
+        preview = page.get_by_test_id("stHtml").first
+        expect(preview).to_contain_text("hundreds")
+        expect(preview.locator("span[title$='(normalised)']")).to_have_count(0)
+        settle(page)
+        page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
+        page.get_by_role("option", name="As in the article: lowercase + Porter").click()
+        settle(page)
+        page.get_by_role("button", name="Apply preset").click()
+        expect(preview.locator("span[title='people → peopl (normalised)']").first).to_be_visible()
+        expect(preview.locator("span[title='dropped: stopword']").first).to_be_attached()
+        expect_no_exception(page)
+    finally:
+        context.close()
