@@ -21,7 +21,10 @@ st.markdown(
 1. **Corpus** — upload text, Markdown, CSV/TSV, JSON Lines, PDF, Word files or a zip of them,
    paste text, or pick a bundled sample; see counts, top words, Zipf's law, document lengths,
    a document browser and a keyword-in-context search. Every corpus is saved in the workspace.
+2. **Preprocess** — tokenize, fold case (smartly: "US" is not "us"), drop stopwords, stem or
+   lemmatize, join phrases like *new_york*; watch each choice change a document, compare
+   stemmers with lemmatizers, and see which words each stem merged.
 """
 )
-st.caption("Preprocessing, word embeddings, the embedding map, attention, generation and "
-           "fine-tuning arrive as their issues land.")
+st.caption("Word embeddings, the embedding map, attention, generation and fine-tuning arrive as "
+           "their issues land.")
