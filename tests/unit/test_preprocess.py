@@ -139,3 +139,27 @@ def test_bad_configs_are_explained(config, message):
 def test_config_round_trips_through_json_dicts():
     config = PipelineConfig(extra_stopwords=("a", "b"), normalise="porter")
     assert PipelineConfig.from_dict(config.to_dict()) == config
+
+
+def test_missing_wordnet_is_explained_and_stemmers_still_work():
+    import subprocess
+    import sys
+    import textwrap
+    from pathlib import Path
+
+    script = textwrap.dedent("""
+        import nltk
+        nltk.data.path[:] = ["/nonexistent"]  # as on a machine where WordNet was never installed
+        from core.errors import UserError
+        from core.preprocess import Pipeline, PipelineConfig, compare_normalisers
+        try:
+            Pipeline(PipelineConfig(normalise="wordnet")).process("cats")
+        except UserError as exc:
+            print("ERROR:", exc)
+        rows = compare_normalisers(["running"])
+        print(sorted(rows[0]))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], cwd=Path(__file__).resolve().parents[2],
+                         capture_output=True, text=True, timeout=120).stdout
+    assert "ERROR: WordNet is not installed" in out and "stemming works meanwhile" in out
+    assert "['Lancaster', 'Porter', 'Snowball', 'word']" in out
