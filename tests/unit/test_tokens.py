@@ -91,3 +91,32 @@ def test_lee_corpus_with_the_articles_preset(tmp_path):
     s = m.metrics
     assert s["types_after"] < s["types_before"] and s["tokens_after"] < s["tokens_before"]
     assert s["sentences"] > 2000
+
+
+def test_cancel_leaves_no_tokens_artifact(tmp_path):
+    import threading
+
+    from core.jobs import CANCELLED, JobRegistry
+
+    ws = Workspace(tmp_path)
+    cid = ingest_sample(ws, "wikipedia").id
+    started = threading.Event()
+
+    class Ctx:  # wraps the real context so the test knows when the first pass is under way
+        def __init__(self, ctx):
+            self.ctx = ctx
+
+        def progress(self, fraction, message=None):
+            started.set()
+            self.ctx.progress(fraction, message)
+
+        def check_cancelled(self):
+            self.ctx.check_cancelled()
+
+    job = JobRegistry().submit("tokens", lambda ctx: build_tokens(ws, cid, PipelineConfig(), ctx=Ctx(ctx)),
+                               kind="tokens")
+    assert started.wait(30)
+    job.cancel()
+    assert job.wait(30) and job.status == CANCELLED
+    assert ws.list(KIND) == []
+    assert list((tmp_path / ".tmp").iterdir()) == []
