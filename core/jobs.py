@@ -101,6 +101,18 @@ class JobContext:
             raise Cancelled()
 
 
+class NoJob:
+    """Stands in for a JobContext when work runs outside a job (tests, scripts, benchmarks)."""
+
+    def progress(self, fraction: float, message: str | None = None) -> None: ...
+
+    def metric(self, **values: float) -> None: ...
+
+    def log(self, message: str) -> None: ...
+
+    def check_cancelled(self) -> None: ...
+
+
 class JobRegistry:
     """All jobs of this process. ``submit`` with a ``key`` returns the running job for that
     key instead of starting the same work twice (two tabs pressing the same button)."""

@@ -16,6 +16,7 @@ from core.corpus.model import read_jsonl
 from core.corpus.store import KIND as CORPUS
 from core.corpus.store import jsonl_path
 from core.errors import UserError
+from core.jobs import NoJob
 from core.preprocess import Pipeline, PipelineConfig
 from core.workspace import Manifest, Workspace
 
@@ -25,11 +26,6 @@ TOP = 30
 MERGES = 1000
 
 
-class _NoJob:
-    def progress(self, fraction: float, message: str | None = None) -> None: ...
-
-    def check_cancelled(self) -> None: ...
-
 
 def tokens_id(corpus_id: str, config: PipelineConfig) -> str:
     return Workspace.artifact_id(KIND, config.to_dict(), parents=[corpus_id])
@@ -37,7 +33,7 @@ def tokens_id(corpus_id: str, config: PipelineConfig) -> str:
 
 def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None) -> Manifest:
     """Run ``config`` over the corpus into a tokens artifact (or return the one already made)."""
-    ctx = ctx or _NoJob()
+    ctx = ctx or NoJob()
     artifact_id = tokens_id(corpus_id, config)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)

@@ -16,18 +16,12 @@ import numpy as np
 from core.corpus.model import Corpus, Document, read_jsonl, write_jsonl
 from core.corpus.readers import Limits, ReadOptions, Source, read_sources
 from core.corpus.samples import SAMPLES, load_sample
+from core.jobs import NoJob
 from core.stats import compute_stats
 from core.workspace import Manifest, Workspace
 
 KIND = "corpus"
 
-
-class _NoJob:
-    """Stands in for a JobContext when ingesting outside a job (tests, scripts)."""
-
-    def progress(self, fraction: float, message: str | None = None) -> None: ...
-
-    def check_cancelled(self) -> None: ...
 
 
 def upload_id(sources: list[Source], options: ReadOptions) -> str:
@@ -42,7 +36,7 @@ def sample_id(key: str) -> str:
 def ingest_sources(ws: Workspace, sources: list[Source], options: ReadOptions, *, name: str,
                    limits: Limits = Limits(), ctx=None) -> Manifest:
     """Read uploaded sources into a corpus artifact (or return the existing identical one)."""
-    ctx = ctx or _NoJob()
+    ctx = ctx or NoJob()
     artifact_id = upload_id(sources, options)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
@@ -57,7 +51,7 @@ def ingest_sources(ws: Workspace, sources: list[Source], options: ReadOptions, *
 
 
 def ingest_sample(ws: Workspace, key: str, ctx=None) -> Manifest:
-    ctx = ctx or _NoJob()
+    ctx = ctx or NoJob()
     artifact_id = sample_id(key)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
