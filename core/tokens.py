@@ -26,7 +26,6 @@ TOP = 30
 MERGES = 1000
 
 
-
 def tokens_id(corpus_id: str, config: PipelineConfig) -> str:
     return Workspace.artifact_id(KIND, config.to_dict(), parents=[corpus_id])
 

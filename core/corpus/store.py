@@ -23,7 +23,6 @@ from core.workspace import Manifest, Workspace
 KIND = "corpus"
 
 
-
 def upload_id(sources: list[Source], options: ReadOptions) -> str:
     digests = [[s.name, hashlib.sha256(s.data).hexdigest()] for s in sources]
     return Workspace.artifact_id(KIND, {"sources": digests, "options": asdict(options)})
