@@ -48,7 +48,8 @@ _URL = re.compile(r"(?:\b[a-z][a-z0-9+.-]*://|\bwww\.)\S+", re.IGNORECASE)
 _EMAIL = re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")
 _EMOJI = re.compile("[\U0001F1E6-\U0001F1FF\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F\u200D]+")
 _NUMBER = re.compile(r"[+-]?\d+(?:[.,:/]\d+)*%?")
-_WORD = re.compile(r"\w+(?:['’-]\w+)*|[^\w\s]", re.UNICODE)
+_WORD = re.compile(r"\w++(?:['’-]\w++)*+|[^\w\s]", re.UNICODE)
+_WORD_ASCII = re.compile(_WORD.pattern, re.ASCII)
 # Ends of sentences: . ! ? … (not after a common title), or a blank line.
 _SENTENCE_END = re.compile(r"(?<=[.!?…])(?<!\bMr\.)(?<!\bMrs\.)(?<!\bMs\.)(?<!\bDr\.)(?<!\bSt\.)(?<!\bvs\.)"
                            r"(?<!\be\.g\.)(?<!\bi\.e\.)[\"'”’)\]]*\s+(?=[\"'“‘(\[]?[\w])|\n\s*\n")
@@ -145,7 +146,7 @@ class Pipeline:
             parts = [s for block in re.split(r"\n\s*\n", text) for s in self._punkt.tokenize(block)]
         else:
             parts = _SENTENCE_END.split(text)
-        return [p.strip() for p in parts if p and p.strip()]
+        return [p for p in map(str.strip, filter(None, parts)) if p]
 
     def tokenize(self, sentence: str) -> list[str]:
         """Raw tokens, with URLs, e-mails and emoji already kept, dropped or replaced."""
@@ -157,6 +158,8 @@ class Pipeline:
             sentence = _EMAIL.sub(" __email__ " if c.emails == "placeholder" else " ", sentence)
         if c.emoji != "keep" and not sentence.isascii():
             sentence = _EMOJI.sub(" __emoji__ " if c.emoji == "placeholder" else " ", sentence)
+        if sentence.isascii() and self.config.tokenizer == "regex":
+            return _WORD_ASCII.findall(sentence)  # same tokens; ASCII classes are faster to match
         return self._tokenizer(sentence)
 
     @cached_property
@@ -197,11 +200,11 @@ class Pipeline:
         """The outputs of ``tokens``, dropped ones left out. The hot loop: one C-level dict
         lookup per token once the type has been seen (no Python call per token)."""
         try:
-            return [o for o in map(self._outputs.__getitem__, tokens) if o is not None]
+            return list(filter(None, map(self._outputs.__getitem__, tokens)))  # outputs are never ""
         except KeyError:
             for token in tokens:
                 self.map(token)
-            return [o for o in map(self._outputs.__getitem__, tokens) if o is not None]
+            return list(filter(None, map(self._outputs.__getitem__, tokens)))
 
     def _decide(self, token: str) -> Trace:
         c = self.config
@@ -224,6 +227,9 @@ class Pipeline:
         out = cased if acronym else self._normalise(cased)
         if c.case != "keep" and not acronym:
             out = out.lower()  # lemmatizers may capitalise ("häuser" → "Haus"); the user asked for lower
+        out = out.replace(" ", "_")  # a multi-word lemma must stay one token in the sentences file
+        if not out:
+            return Trace(token, None, "length")
         if out != cased:
             return Trace(token, out, "normalised")
         return Trace(token, out, "case" if out != token else "kept")

@@ -41,15 +41,21 @@ def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None
 
     def write(folder: Path) -> dict:
         raw = folder / "raw.txt"
-        surface, output, examples, sentences = _first_pass(ws, corpus_id, corpus.metrics.get("documents", 1),
-                                                           pipe, raw, ctx)
-        removed = Counter()
-        for token, count in surface.items():
-            step = pipe.map(token).step
-            if pipe.map(token).output is None:
-                removed[step] += count
-        kept = _second_pass(raw, folder / SENTENCES, output, config, removed, ctx)
-        raw.unlink()
+        surface, examples, sentences = _first_pass(ws, corpus_id, corpus.metrics.get("documents", 1), pipe, raw, ctx)
+        removed, output = Counter(), Counter()
+        for token, count in surface.items():  # per type, not per token: the pipeline is a function of it
+            trace = pipe.map(token)
+            if trace.output is None:
+                removed[trace.step] += count
+            else:
+                output[trace.output] += count
+        if config.min_count > 1 or config.phrases:
+            kept = _second_pass(raw, folder / SENTENCES, output, config, removed, ctx)
+            raw.unlink()
+        else:  # nothing corpus-level to do: the first pass wrote the final sentences
+            raw.rename(folder / SENTENCES)
+            kept = {"tokens": sum(output.values()), "types": len(output), "sentences": sentences,
+                    "top": output.most_common(TOP)}
         if kept["tokens"] == 0:
             raise UserError(
                 "Every token was filtered out, so there is nothing to train on. Loosen the filters: "
@@ -75,8 +81,8 @@ def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None
 
 
 def _first_pass(ws, corpus_id, n_docs, pipe, raw_path, ctx):
-    """Tokenize and map every sentence; count surface and output forms; keep first examples."""
-    surface, output = Counter(), Counter()
+    """Tokenize and map every sentence; count surface forms; keep a first example per output."""
+    surface = Counter()
     examples: dict[str, str] = {}
     sentences = 0
     step = max(1, n_docs // 200)
@@ -85,19 +91,22 @@ def _first_pass(ws, corpus_id, n_docs, pipe, raw_path, ctx):
             if i % step == 0:
                 ctx.check_cancelled()
                 ctx.progress(0.8 * i / max(n_docs, 1), f"Tokenizing document {i + 1:,} of {n_docs:,}")
+            doc_tokens = []
             for sentence in pipe.split_sentences(doc.text):
                 tokens = pipe.tokenize(sentence)
-                surface.update(tokens)
+                doc_tokens.extend(tokens)
+                types_before = len(pipe._outputs)
                 mapped = pipe.map_tokens(tokens)
                 if not mapped:
                     continue
-                output.update(mapped)
-                for form in set(mapped).difference(examples):  # first sentence for each output form
-                    examples[form] = sentence[:240]
+                if len(pipe._outputs) != types_before:  # only a new word type can bring a new output form
+                    for form in set(mapped).difference(examples):
+                        examples[form] = sentence[:240]
                 out.write(" ".join(mapped))
                 out.write("\n")
                 sentences += 1
-    return surface, output, examples, sentences
+            surface.update(doc_tokens)  # once per document: Counter.update has a per-call cost
+    return surface, examples, sentences
 
 
 class _Lines:
