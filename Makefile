@@ -41,6 +41,7 @@ test: setup
 
 bench: setup
 	$(PY) bench/ingest.py --quick
+	$(PY) bench/preprocess.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
