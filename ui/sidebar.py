@@ -7,7 +7,8 @@ import streamlit as st
 from core.corpus.store import KIND as CORPUS
 from ui import cached
 from ui.jobs import active_jobs_summary
-from ui.state import active_corpus_id, set_active_corpus, workspace
+from ui.safe import md
+from ui.state import active_corpus_id, active_tokens_id, set_active_corpus, workspace
 
 
 def render() -> None:
@@ -28,6 +29,10 @@ def render() -> None:
             )
         else:
             st.caption("No corpus yet. Bring one in on the Corpus page.")
+        tokens = active_tokens_id()
+        if tokens:
+            m = ws.manifest("tokens", tokens)
+            st.caption(md(f"Tokens: {m.metrics.get('tokens_after', 0):,} after preprocessing ({tokens[:8]})"))
         st.caption("Workspace")
         st.code(str(ws.root), language=None)
         st.caption("Compute device")

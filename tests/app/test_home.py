@@ -32,3 +32,17 @@ def test_sidebar_lists_saved_corpora_and_remembers_the_active_one(tmp_path):
     box.set_value(polarity.id).run()
     assert not at.exception
     assert ws.get_state("active_corpus") == polarity.id  # a reload starts from it
+
+
+def test_sidebar_names_the_active_tokens_artifact():
+    from core.corpus.store import ingest_sample
+    from core.preprocess import PipelineConfig
+    from core.tokens import build_tokens
+    from core.workspace import Workspace
+
+    ws = Workspace.from_env()
+    tokens = build_tokens(ws, ingest_sample(ws, "lee").id, PipelineConfig())
+    ws.set_state("active_tokens", tokens.id)
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    assert f"Tokens: {tokens.metrics['tokens_after']:,} after preprocessing" in " ".join(
+        c.value.replace("\\", "") for c in at.sidebar.caption)
