@@ -287,9 +287,9 @@ def stopword_list(language: str, source: str) -> frozenset[str]:
     if source == "none":
         return frozenset()
     if source == "sklearn" or (source == "default" and language == "english"):
-        from sklearn.feature_extraction._stop_words import ENGLISH_STOP_WORDS
+        from core.stats import stopwords
 
-        return ENGLISH_STOP_WORDS
+        return stopwords()  # the same list the Corpus page's word counts use
     from stop_words import AVAILABLE_LANGUAGES, get_stop_words
 
     if language not in AVAILABLE_LANGUAGES:

@@ -50,24 +50,23 @@ def load_sample(key: str) -> Corpus:
     path = gensim_test_data() / sample.file
     if not path.is_file():
         raise UserError(f"The sample file {sample.file} is missing from gensim's test data; reinstall gensim.")
-    documents = {"lee": _lines, "polarity": _polarity, "wikipedia": _wikipedia}[key](path, sample.file)
-    report = SourceReport(sample.file, "sample", "utf-8" if key == "wikipedia" else _read(path).encoding, len(documents))
-    return Corpus(sample.title, documents, [report])
+    if key == "wikipedia":
+        documents, encoding = _wikipedia(path, sample.file), "utf-8"
+    else:
+        # These files are not all UTF-8 (polarity has cp1252 dashes): decode them like any upload.
+        decoded = decode_bytes(path.read_bytes(), name=path.name)
+        lines = [line.strip() for line in decoded.text.split("\n") if line.strip()]
+        documents, encoding = (_polarity if key == "polarity" else _lines)(lines, sample.file), decoded.encoding
+    return Corpus(sample.title, documents, [SourceReport(sample.file, "sample", encoding, len(documents))])
 
 
-def _read(path: Path):
-    # The polarity file is not UTF-8 (it has cp1252 dashes): decode it like any upload.
-    return decode_bytes(path.read_bytes(), name=path.name)
+def _lines(lines: list[str], source: str) -> list[Document]:
+    return [Document(line, source) for line in lines]
 
 
-def _lines(path: Path, source: str) -> list[Document]:
-    text = _read(path).text
-    return [Document(line.strip(), source) for line in text.split("\n") if line.strip()]
-
-
-def _polarity(path: Path, source: str) -> list[Document]:
+def _polarity(lines: list[str], source: str) -> list[Document]:
     docs = []
-    for line in _read(path).text.split("\n"):
+    for line in lines:
         label, _, text = line.partition(" ")
         if text.strip() and label.startswith("__label__"):
             docs.append(Document(text.strip(), source, label.removeprefix("__label__")))
