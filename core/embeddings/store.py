@@ -1,0 +1,81 @@
+"""Vectors artifacts in the workspace: ids, loading, listing, and imported pretrained files.
+
+A vectors artifact holds the vectors in ``vectors.py``'s safe format, ``training.json`` (the
+training curve and the full benchmark scores) and a manifest whose metrics carry the headline
+numbers the leaderboard shows.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+from gensim.models import KeyedVectors
+
+from core.embeddings import evaluate
+from core.embeddings.config import EmbeddingConfig
+from core.embeddings.vector_files import import_vectors
+from core.embeddings.vectors import load_kv, save_kv
+from core.jobs import NoJob
+from core.tokens import KIND as TOKENS
+from core.workspace import Manifest, Workspace
+
+KIND = "vectors"
+DETAILS = "training.json"
+
+
+def vectors_id(tokens_id: str, config: EmbeddingConfig) -> str:
+    return Workspace.artifact_id(KIND, config.relevant(), parents=[tokens_id])
+
+
+def write_vectors(folder: Path, kv: KeyedVectors, curve: list[dict], ctx) -> dict:
+    """Save vectors + curve + benchmark scores into an artifact folder; return headline metrics."""
+    ctx.progress(0.97, "Evaluating on the word-similarity and analogy benchmarks")
+    scores = evaluate.evaluate_all(kv)
+    save_kv(kv, folder)
+    (folder / DETAILS).write_text(json.dumps({"curve": curve, "scores": scores}))
+    google = scores.get("google", {})
+    return {"words": len(kv), "dim": kv.vector_size,
+            "analogy_accuracy": google.get("accuracy"), "analogy_coverage": google.get("coverage"),
+            "wordsim353": scores.get("wordsim353", {}).get("spearman"),
+            "simlex999": scores.get("simlex999", {}).get("spearman")}
+
+
+def load_vectors(ws: Workspace, artifact_id: str) -> KeyedVectors:
+    return load_kv(ws.path(KIND, artifact_id))
+
+
+def load_details(ws: Workspace, artifact_id: str) -> dict:
+    path = ws.path(KIND, artifact_id) / DETAILS
+    return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"curve": [], "scores": {}}
+
+
+def models_of_corpus(ws: Workspace, corpus_id: str | None) -> list[Manifest]:
+    """Models trained on any tokens artifact of this corpus, then imported ones; newest first."""
+    tokens_of_corpus = {m.id for m in ws.list(TOKENS) if corpus_id in m.parents}
+    trained = [m for m in ws.list(KIND) if m.parents and m.parents[0] in tokens_of_corpus]
+    imported = [m for m in ws.list(KIND) if not m.parents]
+    return trained + imported
+
+
+def import_file(ws: Workspace, path: Path, *, fmt: str = "auto", limit: int | None = None, name: str = "",
+                ctx=None) -> Manifest:
+    """Validate and import a pretrained vector file (never a pickle) as a vectors artifact."""
+    ctx = ctx or NoJob()
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    config = {"imported": name or path.name, "sha256": digest.hexdigest(), "format": fmt, "limit": limit}
+    artifact_id = Workspace.artifact_id(KIND, config)
+    if ws.exists(KIND, artifact_id):
+        return ws.manifest(KIND, artifact_id)
+
+    def write(folder: Path) -> dict:
+        ctx.progress(0.1, f"Reading {name or path.name}")
+        kv, info = import_vectors(path, fmt, limit=limit, name=name or path.name)
+        ctx.check_cancelled()
+        return {**write_vectors(folder, kv, [], ctx), "import": info}
+
+    return ws.create(KIND, artifact_id, name=f"{name or path.name} · imported", config=config, write=write)
