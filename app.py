@@ -12,6 +12,9 @@ pages = {
         st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus"),
         st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
     ],
+    "Word vectors": [
+        st.Page("views/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
+    ],
 }
 page = st.navigation(pages)
 sidebar.render()

@@ -58,3 +58,37 @@ def removal_waterfall(tokens_before: int, removed: dict[str, int], tokens_after:
     fig.update_layout(title="Tokens removed by each step", yaxis_title="tokens", showlegend=False,
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def training_curve(curve: list[dict], title: str = "Training loss per epoch") -> go.Figure:
+    epochs = [p["epoch"] for p in curve]
+    fig = go.Figure(go.Scatter(x=epochs, y=[p.get("loss") for p in curve], mode="lines+markers",
+                               hovertemplate="epoch %{x}: %{y:,.4g}<extra></extra>"))
+    fig.update_layout(title=title, xaxis_title="epoch", yaxis_title="loss", height=300,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def similarity_heatmap(words: Sequence[str], matrix: np.ndarray) -> go.Figure:
+    """Cosine similarities of a word list; words on both axes, symmetric colour scale."""
+    labels = list(words)
+    fig = go.Figure(go.Heatmap(z=matrix, x=labels, y=labels, zmin=-1, zmax=1, colorscale="RdBu",
+                               hovertemplate="%{y} · %{x}: %{z:.3f}<extra></extra>"))
+    fig.update_layout(title="Cosine similarity", height=max(320, 28 * len(labels) + 120),
+                      xaxis=dict(type="category"), yaxis=dict(type="category", autorange="reversed"),
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig
+
+
+def section_accuracy_bar(sections: list[dict]) -> go.Figure:
+    """Analogy accuracy per section, with how many questions each could answer."""
+    rows = [s for s in sections if s.get("total")]
+    fig = go.Figure(go.Bar(
+        x=[s["section"] for s in rows], y=[s.get("accuracy") or 0 for s in rows],
+        customdata=[[s["correct"], s["answerable"], s["total"]] for s in rows],
+        hovertemplate="%{x}: %{y:.1%} (%{customdata[0]} of %{customdata[1]} answerable; "
+                      "%{customdata[2]} questions)<extra></extra>",
+    ))
+    fig.update_layout(title="Analogy accuracy per section", yaxis=dict(tickformat=".0%", range=[0, 1]), height=340,
+                      margin=dict(l=10, r=10, t=40, b=10))
+    return fig

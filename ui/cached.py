@@ -9,6 +9,7 @@ import streamlit as st
 
 from core.corpus import store
 from core.device import DeviceInfo, device_info
+from core.embeddings import store as vectors_store
 from ui.state import workspace
 
 
@@ -33,3 +34,13 @@ def stats(cid: str) -> dict:
 @st.cache_data(ttl=10, show_spinner=False)
 def device() -> DeviceInfo:
     return device_info()
+
+
+@st.cache_resource(max_entries=6, show_spinner="Loading the word vectors…")
+def _vectors(root: str, vid: str):
+    return vectors_store.load_vectors(workspace(), vid)
+
+
+def vectors(vid: str):
+    """A model's KeyedVectors, shared read-only by every session (never modify it in place)."""
+    return _vectors(str(workspace().root), vid)

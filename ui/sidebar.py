@@ -8,7 +8,7 @@ from core.corpus.store import KIND as CORPUS
 from ui import cached
 from ui.jobs import active_jobs_summary
 from ui.safe import md
-from ui.state import active_corpus_id, active_tokens_id, set_active_corpus, workspace
+from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, workspace
 
 
 def render() -> None:
@@ -33,6 +33,10 @@ def render() -> None:
         if tokens:
             m = ws.manifest("tokens", tokens)
             st.caption(md(f"Tokens: {m.metrics.get('tokens_after', 0):,} after preprocessing ({tokens[:8]})"))
+        vectors = active_vectors_id()
+        if vectors:
+            m = ws.manifest("vectors", vectors)
+            st.caption(md(f"Vectors: {m.name} · {m.metrics.get('words', 0):,} words"))
         st.caption("Workspace")
         st.code(str(ws.root), language=None)
         st.caption("Compute device")

@@ -56,3 +56,17 @@ def set_active_tokens(tid: str) -> None:
     if st.session_state.get("tokens_id") != tid:
         st.session_state.tokens_id = tid
         workspace().set_state("active_tokens", tid)
+
+
+def active_vectors_id() -> str | None:
+    """The word-vector model later pages (the map) show: the last one trained, imported or picked."""
+    if "vectors_id" not in st.session_state:
+        st.session_state.vectors_id = workspace().get_state("active_vectors")
+    vid = st.session_state.vectors_id
+    return vid if vid and workspace().exists("vectors", vid) else None
+
+
+def set_active_vectors(vid: str | None) -> None:
+    if st.session_state.get("vectors_id") != vid:
+        st.session_state.vectors_id = vid
+        workspace().set_state("active_vectors", vid)

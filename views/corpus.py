@@ -37,7 +37,7 @@ cols[5].metric("Mean length", f"{s['mean_length']:,.1f}", help="Words per docume
 cols[6].metric("Median length", f"{s['median_length']:,.0f}")
 
 words, zipf, lengths, browse, kwic, sources, manage = st.tabs(
-    ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"])
+    ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"], key="corpus_tabs")
 
 with words:
     n = st.slider("How many words", 10, 100, 30, key="top_n")

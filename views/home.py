@@ -24,7 +24,10 @@ st.markdown(
 2. **Preprocess** — tokenize, fold case (smartly: "US" is not "us"), drop stopwords, stem or
    lemmatize, join phrases like *new_york*; watch each choice change a document, compare
    stemmers with lemmatizers, and see which words each stem merged.
+3. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
+   them on analogy and word-similarity benchmarks side by side; ask for neighbours and analogies
+   ("man : king :: woman : ?"); compare two models; import and export vectors.
 """
 )
-st.caption("Word embeddings, the embedding map, attention, generation and fine-tuning arrive as "
+st.caption("The embedding map, attention, generation and fine-tuning arrive as "
            "their issues land.")

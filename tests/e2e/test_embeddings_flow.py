@@ -1,0 +1,50 @@
+"""The Embeddings page in a real browser: train a small model, then ask for a word's neighbours."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from core.corpus.store import ingest_sample
+from core.embeddings.store import KIND
+from core.preprocess import PipelineConfig
+from core.tokens import build_tokens
+from core.workspace import Workspace
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def test_train_a_model_and_query_a_neighbour(browser, fresh_server):
+    server = fresh_server()
+    ws = Workspace(server.home)
+    corpus = ingest_sample(ws, "lee")
+    ws.set_state("active_corpus", corpus.id)
+    ws.set_state("active_tokens", build_tokens(ws, corpus.id, PipelineConfig()).id)
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/embeddings")
+        expect(page.get_by_role("button", name="Train")).to_be_visible()
+        settle(page)
+        page.get_by_text("Skip-gram", exact=True).click()
+        settle(page)
+        epochs = page.get_by_role("spinbutton", name="Epochs")
+        epochs.fill("3")
+        epochs.press("Enter")
+        settle(page)
+        page.get_by_role("button", name="Train").click()
+        expect(page.get_by_text("Trained Skip-gram 100d")).to_be_visible(timeout=90_000)
+        assert len(ws.list(KIND)) == 1
+
+        page.get_by_role("tab", name="Query").click()
+        word = page.get_by_label("Word", exact=True)
+        word.fill("police")
+        word.press("Enter")
+        settle(page)
+        expect(page.get_by_text(re.compile(r"'police': rank [\d,]+, seen [\d,]+ times"))).to_be_visible()
+        panel = page.get_by_role("tabpanel", name="Query")
+        expect(panel.get_by_test_id("stDataFrame").first).to_be_visible()
+        expect(panel.get_by_role("button", name="Download neighbours (CSV)")).to_be_visible()
+        expect_no_exception(page)
+    finally:
+        context.close()
