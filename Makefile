@@ -42,6 +42,8 @@ test: setup
 bench: setup
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/preprocess.py --quick
+	$(PY) bench/embeddings.py --quick
+	$(PY) bench/glove.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -21,7 +21,9 @@ def job_panel(job: Job) -> None:
             st.rerun()
         st.progress(current.progress, text=md(current.message or current.title))
         if current.metrics:
-            st.line_chart(pd.DataFrame(current.metrics))
+            data = pd.DataFrame(current.metrics)
+            # A step column ("epoch") is the x axis, not one more line next to the loss.
+            st.line_chart(data.set_index("epoch") if "epoch" in data else data)
         st.button("Cancel", key=f"cancel-{current.id}", on_click=current.cancel,
                   disabled=current.cancel_requested)
 
