@@ -37,7 +37,7 @@ e2e: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	HF_HUB_OFFLINE=1 $(PY) -m pytest -q
+	HF_HUB_OFFLINE=1 CORPUS_LAB_WARMUP=0 $(PY) -m pytest -q
 
 bench: setup
 	$(PY) bench/ingest.py --quick

@@ -1,5 +1,8 @@
 """Corpus Lab: the entrypoint. Navigation over the file pages, and the shared sidebar."""
 
+import os
+import threading
+
 import streamlit as st
 
 from ui import sidebar
@@ -13,9 +16,22 @@ pages = {
         st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
     ],
     "Word vectors": [
-        st.Page("views/embeddings.py", title="Embeddings", icon=":material/scatter_plot:", url_path="embeddings"),
+        st.Page("views/embeddings.py", title="Embeddings", icon=":material/hub:", url_path="embeddings"),
+        st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     ],
 }
+
+
+@st.cache_resource(show_spinner=False)
+def warm_up_umap() -> None:
+    """Once per process, in the background: the first UMAP map would otherwise wait ~10+ s for numba."""
+    if os.environ.get("CORPUS_LAB_WARMUP", "1") != "0":
+        from core.projection import warm_up
+
+        threading.Thread(target=warm_up, name="umap-warm-up", daemon=True).start()
+
+
+warm_up_umap()
 page = st.navigation(pages)
 sidebar.render()
 page.run()

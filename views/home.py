@@ -27,7 +27,10 @@ st.markdown(
 3. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
    them on analogy and word-similarity benchmarks side by side; ask for neighbours and analogies
    ("man : king :: woman : ?"); compare two models; import and export vectors.
+4. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
+   nearest neighbours, semantic axes, and a trust colour that shows where the 2-D picture lies;
+   map the documents too.
 """
 )
-st.caption("The embedding map, attention, generation and fine-tuning arrive as "
+st.caption("Attention, generation and fine-tuning arrive as "
            "their issues land.")

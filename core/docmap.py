@@ -1,0 +1,120 @@
+"""The document map: one point per document, from the mean of its word vectors.
+
+A document's vector is the mean of its known words' unit vectors (unit, so a few long, frequent
+words do not outweigh the rest), with words found by the same preprocessing pipeline that made
+the model's tokens. Projected like the word map and cached as a ``docmap`` artifact.
+
+Example::
+
+    m = build_doc_map(ws, vectors_id, corpus_id, ProjectionConfig(method="umap"))
+    data = load_doc_map(ws, m.id)   # data.coords (n, 2), data.labels, data.previews
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.corpus.model import read_jsonl
+from core.corpus.store import KIND as CORPUS
+from core.corpus.store import jsonl_path
+from core.embeddings.store import KIND as VECTORS
+from core.embeddings.store import load_vectors
+from core.errors import UserError
+from core.jobs import NoJob
+from core.preprocess import Pipeline, PipelineConfig
+from core.projection import ProjectionConfig, project, trust_scores
+from core.tokens import KIND as TOKENS
+from core.workspace import Manifest, Workspace
+
+KIND = "docmap"
+PREVIEW = 200
+
+
+@dataclass(frozen=True)
+class DocMap:
+    coords: np.ndarray  # float32 (n, dims)
+    trust: np.ndarray  # float32 (n,)
+    rows: np.ndarray  # int64 (n,): the documents' positions in the corpus
+    labels: list[str]  # "" when the corpus has no labels
+    previews: list[str]  # the start of each document, for hover
+    words_used: np.ndarray  # int64 (n,): known words averaged per document
+
+
+def pipeline_of(ws: Workspace, vectors_id: str) -> PipelineConfig:
+    """The pipeline that made the model's tokens; lower-case defaults for imported vectors."""
+    parents = ws.manifest(VECTORS, vectors_id).parents
+    if parents and ws.exists(TOKENS, parents[0]):
+        return PipelineConfig.from_dict(ws.manifest(TOKENS, parents[0]).config)
+    return PipelineConfig()
+
+
+def document_vectors(texts, kv, config: PipelineConfig, ctx=None, total: int = 0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(vectors (n_kept, d) float32, kept document positions, known words per kept document)."""
+    ctx = ctx or NoJob()
+    pipe = Pipeline(config)
+    index = kv.key_to_index
+    unit = kv.get_normed_vectors()
+    vectors, kept, used = [], [], []
+    for i, text in enumerate(texts):
+        if i % 200 == 0:
+            ctx.check_cancelled()
+            ctx.progress(0.4 * i / max(total, 1), f"Averaging word vectors: document {i + 1:,} of {total:,}")
+        rows = [index[t] for sentence in pipe.process(text) for t in sentence if t in index]
+        if rows:
+            vectors.append(unit[rows].mean(axis=0))
+            kept.append(i)
+            used.append(len(rows))
+    if len(vectors) < 4:
+        raise UserError(f"Only {len(vectors)} documents contain words this model knows; a map needs at least 4.")
+    return np.asarray(vectors, dtype=np.float32), np.asarray(kept, dtype=np.int64), np.asarray(used, dtype=np.int64)
+
+
+def build_doc_map(ws: Workspace, vectors_id: str, corpus_id: str, config: ProjectionConfig, ctx=None) -> Manifest:
+    ctx = ctx or NoJob()
+    artifact_id = Workspace.artifact_id(KIND, config.to_dict(), parents=[vectors_id, corpus_id])
+    if ws.exists(KIND, artifact_id):
+        return ws.manifest(KIND, artifact_id)
+    corpus = ws.manifest(CORPUS, corpus_id)
+    total = corpus.metrics.get("documents", 0)
+
+    def write(folder: Path) -> dict:
+        kv = load_vectors(ws, vectors_id)
+        docs = list(read_jsonl(jsonl_path(ws, corpus_id)))
+        vectors, rows, used = document_vectors((d.text for d in docs), kv, pipeline_of(ws, vectors_id), ctx, total)
+        config.validate(len(vectors))
+        coords = project(vectors, config, ctx=_Scaled(ctx, 0.4, 0.9))
+        ctx.progress(0.9, "Checking which neighbourhoods the map keeps")
+        trust = trust_scores(vectors, coords, config.trust_k, metric=config.metric)
+        for name, array in (("coords", coords), ("trust", trust), ("rows", rows), ("used", used)):
+            np.save(folder / f"{name}.npy", np.asarray(array), allow_pickle=False)
+        meta = [{"label": docs[r].label or "", "preview": docs[r].text[:PREVIEW]} for r in rows]
+        (folder / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
+        return {"documents": int(len(rows)), "skipped": int(total - len(rows)), "mean_trust": float(np.mean(trust))}
+
+    return ws.create(KIND, artifact_id, name=f"Documents · {corpus.name}", config=config.to_dict(),
+                     parents=[vectors_id, corpus_id], write=write)
+
+
+def load_doc_map(ws: Workspace, artifact_id: str) -> DocMap:
+    folder = ws.path(KIND, artifact_id)
+    meta = json.loads((folder / "documents.json").read_text(encoding="utf-8"))
+    load = lambda name: np.load(folder / f"{name}.npy", allow_pickle=False)
+    return DocMap(coords=load("coords"), trust=load("trust"), rows=load("rows"), words_used=load("used"),
+                  labels=[m["label"] for m in meta], previews=[m["preview"] for m in meta])
+
+
+class _Scaled:
+    """A ctx whose progress maps 0..1 into [lo, hi] of the caller's bar."""
+
+    def __init__(self, ctx, lo: float, hi: float):
+        self.ctx, self.lo, self.hi = ctx, lo, hi
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        self.ctx.progress(self.lo + (self.hi - self.lo) * fraction, message)
+
+    def __getattr__(self, name):
+        return getattr(self.ctx, name)

@@ -1,0 +1,97 @@
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from core import projection
+from core.corpus.store import ingest_sample
+from core.docmap import KIND as DOCMAP
+from core.embeddings.config import EmbeddingConfig
+from core.embeddings.train import train_vectors
+from core.preprocess import PipelineConfig
+from core.tokens import build_tokens
+from core.workspace import Workspace
+
+APP = Path(__file__).resolve().parents[2] / "app.py"
+
+
+def model(sample: str = "lee", **config) -> Workspace:
+    ws = Workspace.from_env()
+    corpus = ingest_sample(ws, sample)
+    tokens = build_tokens(ws, corpus.id, PipelineConfig())
+    vectors = train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=24, epochs=2, **config))
+    ws.set_state("active_corpus", corpus.id)
+    ws.set_state("active_tokens", tokens.id)
+    ws.set_state("active_vectors", vectors.id)
+    return ws
+
+
+def open_page() -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=180).run()
+    at.switch_page("views/map.py").run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_for(at: AppTest, done, rounds: int = 60) -> None:
+    for _ in range(rounds):  # AppTest runs no timers: rerun until the job has finished
+        if done():
+            break
+        at.run(timeout=10)
+    at.run()
+
+
+def charts(at: AppTest) -> list:
+    return at.get("plotly_chart")
+
+
+def test_without_vectors_the_page_points_to_embeddings():
+    at = open_page()
+    assert "Embeddings page" in at.info[0].value
+
+
+def test_draw_search_and_recolour_a_map():
+    ws = model()
+    at = open_page()
+    at.number_input(key="map_top").set_value(300).run()
+    at.selectbox(key="map_method").set_value("pca").run()
+    at.button(key="map_job_go").click().run()
+    wait_for(at, lambda: ws.list(projection.KIND))
+    assert not at.exception, at.exception
+    assert len(ws.list(projection.KIND)) == 1 and len(charts(at)) >= 1
+    at.text_input(key="map_search").set_value("police").run()
+    assert not at.exception and not at.warning
+    at.text_input(key="map_search").set_value("zzzznotaword").run()
+    assert "No word on this map matches" in at.warning[0].value
+    for colour in ("frequency", "trust", "cluster", "lists", "none"):
+        at.selectbox(key="map_colour").set_value(colour).run()
+        assert not at.exception, (colour, at.exception)
+    at.text_input(key="map_axis_A").set_value("zzzznotaword").run()
+    at.toggle(key="map_use_axes").set_value(True).run()
+    assert "zzzznotaword" in at.error[0].value and not at.exception
+    for name, word in zip("ABCD", ("government", "police", "australia", "people"), strict=True):
+        at.text_input(key=f"map_axis_{name}").set_value(word)
+    at.run()
+    assert not at.error and charts(at)
+    at.run()  # a revisit shows the stored map without a job
+    assert len(ws.list(projection.KIND)) == 1 and charts(at)
+
+
+def test_too_few_words_show_a_table_instead():
+    model()
+    at = open_page()
+    at.radio(key="map_mode").set_value("list").run()
+    at.text_area(key="map_list").set_value("police government").run()
+    assert not at.exception
+    assert at.error or at.dataframe  # explained, and the words shown as a table
+    assert not charts(at)
+
+
+def test_document_map_coloured_by_label():
+    ws = model("polarity", min_count=2)
+    at = open_page()
+    at.selectbox(key="doc_method").set_value("pca").run()
+    at.button(key="docmap_job_go").click().run()
+    wait_for(at, lambda: ws.list(DOCMAP))
+    assert not at.exception, at.exception
+    assert [r.value for r in at.radio if r.key == "doc_colour"][0] == "label"
+    assert charts(at)

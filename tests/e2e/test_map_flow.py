@@ -1,0 +1,46 @@
+"""The Map page in a real browser: draw a UMAP map, search a word, keep a screenshot."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from core import projection
+from core.corpus.store import ingest_sample
+from core.embeddings.config import EmbeddingConfig
+from core.embeddings.train import train_vectors
+from core.preprocess import PipelineConfig
+from core.tokens import build_tokens
+from core.workspace import Workspace
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def test_draw_a_map_and_search_a_word(browser, fresh_server, tmp_path):
+    server = fresh_server()
+    ws = Workspace(server.home)
+    corpus = ingest_sample(ws, "lee")
+    tokens = build_tokens(ws, corpus.id, PipelineConfig())
+    ws.set_state("active_corpus", corpus.id)
+    ws.set_state("active_vectors", train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=32, epochs=5)).id)
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/map")
+        draw = page.get_by_role("button", name="Draw the map")
+        expect(draw).to_be_visible()
+        settle(page)
+        draw.click()
+        plot = page.get_by_test_id("stPlotlyChart").first
+        expect(plot).to_be_visible(timeout=120_000)
+        assert len(ws.list(projection.KIND)) == 1
+        search = page.get_by_label("Search words or /regex/")
+        search.fill("police")
+        search.press("Enter")
+        settle(page)
+        # The search ring and its label are drawn as SVG text on top of the WebGL points.
+        expect(plot.locator("text", has_text="police").first).to_be_attached()
+        plot.scroll_into_view_if_needed()
+        plot.screenshot(path=tmp_path / "map.png")
+        assert (tmp_path / "map.png").stat().st_size > 10_000
+        expect_no_exception(page)
+    finally:
+        context.close()

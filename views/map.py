@@ -1,0 +1,120 @@
+"""Map: the whole vocabulary (or the documents) on an interactive 2-D/3-D UMAP, PCA or t-SNE map."""
+
+import numpy as np
+import streamlit as st
+
+from core import projection
+from core.docmap import build_doc_map, load_doc_map
+from core.embeddings.store import models_of_corpus
+from core.errors import UserError
+from core.jobs import DONE
+from core.map_figure import Colour, map_figure
+from ui import cached, map_view
+from ui.jobs import finished_job, start_job
+from ui.map_controls import projection_form, word_choice
+from ui.safe import md
+from ui.state import active_corpus_id, active_vectors_id, workspace
+
+st.title("Map")
+ws = workspace()
+vid = active_vectors_id()
+if vid is None:
+    st.info("The map shows word vectors: train or import a model on the Embeddings page first.")
+    st.page_link("views/embeddings.py", label="Go to the Embeddings page", icon=":material/arrow_forward:")
+    st.stop()
+kv = cached.vectors(vid)
+st.caption(md(f"Model: {ws.manifest('vectors', vid).name} · {len(kv):,} words · {kv.vector_size} dimensions"))
+
+
+def draw(state_key: str, title: str, work) -> None:
+    job = finished_job(state_key)
+    if job is not None and job.status != DONE:
+        st.error(md(job.error or "Cancelled; nothing was saved."))
+    elif state_key not in st.session_state and st.button(title, type="primary", key=f"{state_key}_go"):
+        start_job(state_key, title, work, kind="map")
+
+
+words_tab, docs_tab, compare_tab = st.tabs(["Words", "Documents", "Compare two models"], key="map_tabs")
+
+with words_tab:
+    with st.expander("What to map, and how", expanded=not ws.list(projection.KIND)):
+        choice = word_choice(len(kv))
+        config = projection_form()
+    try:
+        words, unknown = projection.select_words(kv, mode=choice.mode, top_n=choice.top_n, words=choice.words,
+                                                 seeds=choice.seeds, per_seed=choice.per_seed)
+        if unknown:
+            st.caption(md(f"Not in the vocabulary: {', '.join(unknown[:30])}"))
+        config.validate(len(words))
+    except UserError as exc:
+        st.error(md(exc))
+        words = []
+    if 0 < len(words) < 4:
+        st.dataframe({"word": words}, hide_index=True)
+    elif words:
+        mid = projection.map_id(vid, words, config)
+        if not ws.exists(projection.KIND, mid):
+            draw("map_job", f"Draw the map of {len(words):,} words",
+                 lambda ctx: projection.build_map(ws, vid, words, config, ctx=ctx))
+        else:
+            data = projection.load_map(ws, mid)
+            settings = map_view.controls("map")
+            with st.expander("Semantic axes: x from word A to B, y from C to D"):
+                cols = st.columns(5)
+                axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}")
+                             for i, (n, v) in enumerate(zip("ABCD", ("man", "woman", "bad", "good"), strict=True)))
+                use_axes = cols[4].toggle("Use these axes", key="map_use_axes")
+            try:
+                fig, coords = map_view.word_map(data, vid, mid, settings, key="map", axes=axes if use_axes else None)
+                st.caption(f"Mean trust {float(np.mean(data.trust)):.2f}: on average that share of each word's "
+                           f"{data.config.trust_k} nearest neighbours in the vector space are its neighbours on the map too.")
+                map_view.exports(fig, data.words, coords, data.counts, data.trust, "map")
+            except UserError as exc:
+                st.error(md(exc))
+
+with docs_tab:
+    cid = active_corpus_id()
+    if cid is None:
+        st.info("Pick a corpus to map its documents.")
+    else:
+        with st.expander("Projection", expanded=False):
+            doc_config = projection_form(key="doc")
+        docs_id = ws.artifact_id("docmap", doc_config.to_dict(), parents=[vid, cid])
+        if not ws.exists("docmap", docs_id):
+            st.caption("Each document becomes the mean of its words' vectors (the words this model knows).")
+            draw("docmap_job", "Draw the document map", lambda ctx: build_doc_map(ws, vid, cid, doc_config, ctx=ctx))
+        else:
+            data = load_doc_map(ws, docs_id)
+            labelled = any(data.labels)
+            by = st.radio("Colour by", ["label", "trust"] if labelled else ["trust"], horizontal=True, key="doc_colour")
+            colour = Colour("label", data.labels, categorical=True) if by == "label" else Colour("trust", data.trust)
+            names = [f"doc {r}" for r in data.rows]
+            fig = map_figure(names, data.coords, color=colour, hover={"text": data.previews, "label": data.labels},
+                             title="Documents")
+            st.plotly_chart(fig, key="doc_plot")
+            if not labelled:
+                st.caption("This corpus has no label column; a labelled one (e.g. the polarity sample) colours by label.")
+
+with compare_tab:
+    others = {m.id: m for m in models_of_corpus(ws, active_corpus_id()) if m.id != vid}
+    if not others:
+        st.info("Train a second model (e.g. GloVe next to CBOW) to compare their maps.")
+    else:
+        other = st.selectbox("Compare with", list(others), format_func=lambda i: others[i].name, key="cmp_map_model")
+        kv_b = cached.vectors(other)
+        shared = [w for w in kv.index_to_key if w in kv_b.key_to_index][: min(5000, len(kv))]
+        config_c = projection.ProjectionConfig(seed=42)
+        ids = [projection.map_id(v, shared, config_c) for v in (vid, other)]
+        if len(shared) < 4:
+            st.warning("The two models share fewer than 4 words.")
+        elif not all(ws.exists(projection.KIND, i) for i in ids):
+            st.caption(f"Both maps use the {len(shared):,} most frequent words the models share, with UMAP defaults.")
+            draw("cmp_map_job", "Draw both maps", lambda ctx: [projection.build_map(ws, v, shared, config_c, ctx=ctx)
+                                                                 for v in (vid, other)])
+        else:
+            settings = map_view.controls("cmp")
+            left, right = st.columns(2)
+            for col, v, i, key in ((left, vid, ids[0], "cmp_a"), (right, other, ids[1], "cmp_b")):
+                with col:
+                    st.caption(md(ws.manifest("vectors", v).name))
+                    map_view.word_map(projection.load_map(ws, i), v, i, settings, key=key, height=560)
