@@ -1,8 +1,10 @@
-"""The document map: one point per document, from the mean of its word vectors.
+"""The document map: one point per document, from the mean of its word vectors or from MiniLM.
 
-A document's vector is the mean of its known words' unit vectors (unit, so a few long, frequent
-words do not outweigh the rest), with words found by the same preprocessing pipeline that made
-the model's tokens. Projected like the word map and cached as a ``docmap`` artifact.
+``encoder="mean"``: a document's vector is the mean of its known words' unit vectors (unit, so a
+few long, frequent words do not outweigh the rest), with words found by the same preprocessing
+pipeline that made the model's tokens. ``encoder="minilm"``: the bundled all-MiniLM-L6-v2
+sentence embedding (mean-pooled last layer over the first 256 tokens, as sentence-transformers
+does). Projected like the word map and cached as a ``docmap`` artifact.
 
 Example::
 
@@ -73,18 +75,50 @@ def document_vectors(texts, kv, config: PipelineConfig, ctx=None, total: int = 0
     return np.asarray(vectors, dtype=np.float32), np.asarray(kept, dtype=np.int64), np.asarray(used, dtype=np.int64)
 
 
-def build_doc_map(ws: Workspace, vectors_id: str, corpus_id: str, config: ProjectionConfig, ctx=None) -> Manifest:
+def sentence_embeddings(texts: list[str], ctx=None, batch: int = 32) -> np.ndarray:
+    """(n, 384) unit vectors from the bundled MiniLM encoder, mean-pooled over real tokens."""
+    import torch
+
+    from core import models
+
     ctx = ctx or NoJob()
-    artifact_id = Workspace.artifact_id(KIND, config.to_dict(), parents=[vectors_id, corpus_id])
+    m = models.load(models.MINILM_ID, ctx=ctx)
+    out = []
+    for start in range(0, len(texts), batch):
+        ctx.check_cancelled()
+        ctx.progress(0.4 * start / max(len(texts), 1), f"Embedding documents {start + 1:,}–{min(start + batch, len(texts)):,}")
+        enc = m.tokenizer(texts[start:start + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
+        with models.model_lock(m), torch.inference_mode():
+            hidden = m.model(**enc.to(m.device)).last_hidden_state.float()
+        mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
+        pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
+        out.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
+    return np.concatenate(out).astype(np.float32)
+
+
+def doc_map_id(vectors_id: str, corpus_id: str, config: ProjectionConfig, encoder: str = "mean") -> str:
+    parents = [vectors_id, corpus_id] if encoder == "mean" else [corpus_id]  # MiniLM needs no word vectors
+    return Workspace.artifact_id(KIND, {**config.to_dict(), "encoder": encoder}, parents=parents)
+
+
+def build_doc_map(ws: Workspace, vectors_id: str, corpus_id: str, config: ProjectionConfig, ctx=None,
+                  encoder: str = "mean") -> Manifest:
+    ctx = ctx or NoJob()
+    artifact_id = doc_map_id(vectors_id, corpus_id, config, encoder)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
     corpus = ws.manifest(CORPUS, corpus_id)
     total = corpus.metrics.get("documents", 0)
 
     def write(folder: Path) -> dict:
-        kv = load_vectors(ws, vectors_id)
         docs = list(read_jsonl(jsonl_path(ws, corpus_id)))
-        vectors, rows, used = document_vectors((d.text for d in docs), kv, pipeline_of(ws, vectors_id), ctx, total)
+        if encoder == "minilm":
+            keep = [i for i, d in enumerate(docs) if d.text.strip()]
+            vectors = sentence_embeddings([docs[i].text for i in keep], ctx)
+            rows, used = np.asarray(keep, dtype=np.int64), np.zeros(len(keep), dtype=np.int64)
+        else:
+            kv = load_vectors(ws, vectors_id)
+            vectors, rows, used = document_vectors((d.text for d in docs), kv, pipeline_of(ws, vectors_id), ctx, total)
         config.validate(len(vectors))
         coords = project(vectors, config, ctx=_Scaled(ctx, 0.4, 0.9))
         ctx.progress(0.9, "Checking which neighbourhoods the map keeps")
@@ -95,8 +129,8 @@ def build_doc_map(ws: Workspace, vectors_id: str, corpus_id: str, config: Projec
         (folder / "documents.json").write_text(json.dumps(meta, ensure_ascii=False), encoding="utf-8")
         return {"documents": int(len(rows)), "skipped": int(total - len(rows)), "mean_trust": float(np.mean(trust))}
 
-    return ws.create(KIND, artifact_id, name=f"Documents · {corpus.name}", config=config.to_dict(),
-                     parents=[vectors_id, corpus_id], write=write)
+    return ws.create(KIND, artifact_id, name=f"Documents · {corpus.name}", config={**config.to_dict(), "encoder": encoder},
+                     parents=[vectors_id, corpus_id] if encoder == "mean" else [corpus_id], write=write)
 
 
 def load_doc_map(ws: Workspace, artifact_id: str) -> DocMap:

@@ -41,5 +41,21 @@ def render() -> None:
         st.code(str(ws.root), language=None)
         st.caption("Compute device")
         st.text(cached.device().describe())
+        loaded_models()
         st.caption("Jobs")
         active_jobs_summary()
+
+
+def loaded_models() -> None:
+    """Transformers in this process's memory (shared by every session), each with an Unload button."""
+    from core import models
+
+    entries = models.loaded()
+    if not entries:
+        return
+    mem = models.memory()
+    st.caption(f"Models in memory: {mem['used_bytes'] / 2**20:,.0f} of {mem['budget_bytes'] / 2**20:,.0f} MB")
+    for entry in entries:
+        left, right = st.columns([3, 1], vertical_alignment="center")
+        left.text(f"{entry['name']} · {entry['dtype']} · {entry['mb']:,.0f} MB")
+        right.button("Unload", key=f"unload-{entry['key']}", on_click=models.unload, args=(entry["key"],))

@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from core import projection
-from core.docmap import build_doc_map, load_doc_map
+from core.docmap import build_doc_map, doc_map_id, load_doc_map
 from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
@@ -77,12 +77,17 @@ with docs_tab:
     if cid is None:
         st.info("Pick a corpus to map its documents.")
     else:
+        encoder = st.radio("Document vectors", ["mean", "minilm"], horizontal=True, key="doc_encoder",
+                           format_func={"mean": "Mean of this model's word vectors",
+                                        "minilm": "Sentence embedding (bundled MiniLM encoder)"}.get)
         with st.expander("Projection", expanded=False):
             doc_config = projection_form(key="doc")
-        docs_id = ws.artifact_id("docmap", doc_config.to_dict(), parents=[vid, cid])
+        docs_id = doc_map_id(vid, cid, doc_config, encoder)
         if not ws.exists("docmap", docs_id):
-            st.caption("Each document becomes the mean of its words' vectors (the words this model knows).")
-            draw("docmap_job", "Draw the document map", lambda ctx: build_doc_map(ws, vid, cid, doc_config, ctx=ctx))
+            st.caption("Each document becomes the mean of its words' vectors (the words this model knows)."
+                       if encoder == "mean" else "Each document becomes MiniLM's sentence embedding of its first 256 tokens.")
+            draw("docmap_job", "Draw the document map",
+                 lambda ctx: build_doc_map(ws, vid, cid, doc_config, ctx=ctx, encoder=encoder))
         else:
             data = load_doc_map(ws, docs_id)
             labelled = any(data.labels)

@@ -45,3 +45,12 @@ def test_doc_map_is_labelled_and_cached(polarity):
     assert data.coords.shape == (first.metrics["documents"], 2) and set(data.labels) == {"pos", "neg"}
     assert ((data.trust >= 0) & (data.trust <= 1)).all() and len(data.previews) == len(data.rows)
     assert build_doc_map(ws, vid, cid, config).created == first.created and len(ws.list(KIND)) == 1
+
+
+def test_minilm_document_map_needs_no_word_vectors(polarity):
+    ws, cid, vid = polarity
+    config = ProjectionConfig(method="pca")
+    m = build_doc_map(ws, vid, cid, config, encoder="minilm")
+    assert m.parents == [cid] and m.config["encoder"] == "minilm"
+    data = load_doc_map(ws, m.id)
+    assert data.coords.shape == (200, 2) and set(data.labels) == {"pos", "neg"}
