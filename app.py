@@ -19,6 +19,9 @@ pages = {
         st.Page("views/embeddings.py", title="Embeddings", icon=":material/hub:", url_path="embeddings"),
         st.Page("views/map.py", title="Map", icon=":material/scatter_plot:", url_path="map"),
     ],
+    "Transformers": [
+        st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+    ],
 }
 
 

@@ -92,3 +92,38 @@ def section_accuracy_bar(sections: list[dict]) -> go.Figure:
     fig.update_layout(title="Analogy accuracy per section", yaxis=dict(tickformat=".0%", range=[0, 1]), height=340,
                       margin=dict(l=10, r=10, t=40, b=10))
     return fig
+
+
+def attention_heatmap(rows: Sequence[str], cols: Sequence[str], matrix: np.ndarray, title: str,
+                      xaxis: str = "attended to", yaxis: str = "attending") -> go.Figure:
+    """A (len(rows), len(cols)) weight matrix; tokens on both axes (positions keep repeats apart)."""
+    ylabels = [f"{i}: {t}" for i, t in enumerate(rows)]
+    xlabels = [f"{i}: {t}" for i, t in enumerate(cols)]
+    fig = go.Figure(go.Heatmap(z=matrix, x=xlabels, y=ylabels, colorscale="Blues", zmin=0,
+                               hovertemplate="%{y} → %{x}: %{z:.3f}<extra></extra>"))
+    side = max(360, min(900, 22 * max(len(rows), len(cols)) + 140))
+    fig.update_layout(title=title, height=side, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis=dict(title=xaxis, type="category", tickangle=-60),
+                      yaxis=dict(title=yaxis, type="category", autorange="reversed"))
+    return fig
+
+
+def attention_grid(weights: np.ndarray, max_cells: int = 300) -> go.Figure:
+    """The model view: every layer (rows) × head (columns) as a small heatmap, bertviz-style."""
+    from plotly.subplots import make_subplots
+
+    layers, heads = weights.shape[:2]
+    if layers * heads > max_cells:
+        raise ValueError(f"{layers} × {heads} heads is more than {max_cells} small heatmaps")
+    fig = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.004, vertical_spacing=0.004,
+                        row_titles=[f"L{i}" for i in range(layers)], column_titles=[f"H{j}" for j in range(heads)])
+    for i in range(layers):
+        for j in range(heads):
+            fig.add_trace(go.Heatmap(z=weights[i, j], colorscale="Blues", zmin=0, zmax=1, showscale=False,
+                                     hovertemplate=f"layer {i}, head {j}: %{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>"),
+                          row=i + 1, col=j + 1)
+    fig.update_xaxes(showticklabels=False)
+    fig.update_yaxes(showticklabels=False, autorange="reversed")
+    fig.update_layout(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=30, b=10),
+                      title="Every layer × head (row: attending token, column: attended-to token)")
+    return fig

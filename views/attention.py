@@ -1,0 +1,93 @@
+"""Attention: what a transformer looks at, contextual versus static vectors, and the model's next-token guesses."""
+
+import io
+
+import numpy as np
+import streamlit as st
+
+from core import attention, plots
+from core.errors import UserError
+from core.models import model_lock
+from core.preprocess import Pipeline, PipelineConfig
+from ui import cached, contextual
+from ui.model_picker import model_picker
+from ui.safe import md
+from ui.state import active_corpus_id
+
+DEFAULT_TEXT = "The bank raised its rates after the river flooded the bank."
+
+st.title("Attention")
+m = model_picker("att", attentions=True)
+if m is None:
+    st.info("Load a model to look inside it. The bundled ones work offline; the first SmolLM2 load converts it once (~20 s).")
+    st.stop()
+
+cid = active_corpus_id()
+source = st.radio("Text", ["Type", "A sentence from the corpus"] if cid else ["Type"], horizontal=True, key="att_source")
+if source == "Type":
+    text = st.text_area("Text", DEFAULT_TEXT, key="att_text", max_chars=5000)
+else:
+    docs = cached.documents(cid)
+    i = st.number_input("Document #", 0, len(docs) - 1, 0, key="att_doc")
+    text = st.selectbox("Sentence", Pipeline(PipelineConfig()).split_sentences(docs[int(i)].text)[:200],
+                        key="att_sentence") or ""
+a, b = st.columns(2)
+hide = a.toggle("Hide special tokens ([CLS], [SEP], BOS)", value=True, key="att_hide")
+merge = b.toggle("Merge sub-word pieces into words", key="att_merge",
+                 help="Sum over the pieces attended to, mean over the attending pieces.")
+
+try:
+    with model_lock(m):
+        att = attention.attentions(m.model, m.tokenizer, text)
+    shown = attention.merge_words(att) if merge else att
+    shown = attention.hide_special(shown) if hide and shown.special.any() else shown
+except UserError as exc:
+    st.error(md(exc))
+    st.stop()
+if att.truncated:
+    st.warning(f"Only the first {attention.MAX_TOKENS} tokens are shown.")
+layers, heads = shown.weights.shape[:2]
+st.caption(f"{len(shown.tokens)} tokens · {layers} layers × {heads} heads"
+           + (" · a decoder: each token sees only the tokens before it (the empty upper triangle)" if shown.causal else ""))
+
+head, grid, mean, roll, origin, static, internals = st.tabs(
+    ["One head", "All heads", "Mean over heads", "Rollout", "From one token", "Contextual vs static", "Next-token guesses"],
+    key="att_tabs")
+with head:
+    a, b = st.columns(2)
+    layer = a.slider("Layer", 0, layers - 1, layers - 1, key="att_layer")
+    h = b.slider("Head", 0, heads - 1, 0, key="att_head")
+    fig = plots.attention_heatmap(shown.tokens, shown.tokens, shown.weights[layer, h], f"Layer {layer}, head {h}")
+    st.plotly_chart(fig, key="att_heatmap")
+with grid:
+    if len(shown.tokens) > 60:
+        st.info("The grid of every head is drawn for texts up to 60 tokens; shorten the text to see it.")
+    else:
+        st.plotly_chart(plots.attention_grid(shown.weights), key="att_grid")
+        st.caption("Pick a layer and head on the first tab to see one of these up close.")
+with mean:
+    layer_m = st.slider("Layer", 0, layers - 1, layers - 1, key="att_mean_layer")
+    st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, attention.head_mean(shown)[layer_m],
+                                            f"Layer {layer_m}, mean over {heads} heads"), key="att_mean")
+with roll:
+    st.caption("Attention rollout (Abnar & Zuidema): attention multiplied through the layers, with the residual "
+               "connection counted — which input tokens each position draws on by the end.")
+    rolled = attention.rollout(shown)
+    st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, rolled[-1], "Rollout to the last layer"),
+                    key="att_rollout")
+with origin:
+    labels = [f"{i}: {t}" for i, t in enumerate(shown.tokens)]
+    pick = st.selectbox("Token", range(len(labels)), format_func=labels.__getitem__, key="att_from")
+    st.plotly_chart(plots.attention_heatmap([f"layer {i}" for i in range(layers)], shown.tokens,
+                                            attention.from_token(shown, int(pick)), f"Where '{shown.tokens[pick]}' looks",
+                                            yaxis="layer"), key="att_from_plot")
+with static:
+    contextual.contextual_panel(m)
+with internals:
+    contextual.internals_panel(m, text)
+
+buffer = io.BytesIO()
+np.save(buffer, att.weights, allow_pickle=False)
+st.download_button("Download the raw attentions (.npy, layers × heads × tokens × tokens)", buffer.getvalue(),
+                   "attentions.npy", key="att_npy")
+st.caption("Each figure's camera icon saves it as a PNG.")
