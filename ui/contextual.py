@@ -31,7 +31,7 @@ def contextual_panel(m) -> None:
     sims = attention.layer_similarity(vectors)
     layer = st.slider("Layer (0 = the input embeddings: no context yet)", 0, len(sims) - 1, len(sims) - 1, key="ctx_layer")
     left, right = st.columns([3, 2])
-    short = [f"{i}: {s[:40]}" for i, s in enumerate(found)]
+    short = [f"{i}: {s[:22]}…" if len(s) > 22 else f"{i}: {s}" for i, s in enumerate(found)]
     left.plotly_chart(plots.similarity_heatmap(short, sims[layer]), key="ctx_heatmap")
     with right:
         vid = active_vectors_id()

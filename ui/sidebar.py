@@ -56,6 +56,7 @@ def loaded_models() -> None:
     mem = models.memory()
     st.caption(f"Models in memory: {mem['used_bytes'] / 2**20:,.0f} of {mem['budget_bytes'] / 2**20:,.0f} MB")
     for entry in entries:
-        left, right = st.columns([3, 1], vertical_alignment="center")
+        left, right = st.columns([4, 1], vertical_alignment="center")
         left.text(f"{entry['name']} · {entry['dtype']} · {entry['mb']:,.0f} MB")
-        right.button("Unload", key=f"unload-{entry['key']}", on_click=models.unload, args=(entry["key"],))
+        right.button(":material/eject:", key=f"unload-{entry['key']}", help=f"Unload {entry['name']}",
+                     on_click=models.unload, args=(entry["key"],))

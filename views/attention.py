@@ -59,6 +59,8 @@ with head:
     h = b.slider("Head", 0, heads - 1, 0, key="att_head")
     fig = plots.attention_heatmap(shown.tokens, shown.tokens, shown.weights[layer, h], f"Layer {layer}, head {h}")
     st.plotly_chart(fig, key="att_heatmap")
+    st.download_button("This heatmap as standalone HTML", lambda: fig.to_html(include_plotlyjs=True).encode(),
+                       f"attention-layer{layer}-head{h}.html", "text/html", key="att_html")
 with grid:
     if len(shown.tokens) > 60:
         st.info("The grid of every head is drawn for texts up to 60 tokens; shorten the text to see it.")

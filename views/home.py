@@ -30,7 +30,9 @@ st.markdown(
 4. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
    nearest neighbours, semantic axes, and a trust colour that shows where the 2-D picture lies;
    map the documents too.
+5. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
+   head, per layer and rolled out; why "bank" needs context; the model's next-token guesses.
 """
 )
-st.caption("Attention, generation and fine-tuning arrive as "
+st.caption("Generation and fine-tuning arrive as "
            "their issues land.")
