@@ -137,6 +137,17 @@ def _name(model) -> str:
 # --- attentions -------------------------------------------------------------------------
 
 
+def _forward(model, ids: list[int], **kwargs):
+    """One sequence through the model, no gradients, on the model's own device."""
+    import torch
+
+    model.eval()
+    device = next(model.parameters()).device
+    with torch.inference_mode():
+        return model(input_ids=torch.tensor([ids], device=device),
+                     attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device), **kwargs)
+
+
 def attentions(model, tokenizer, text: str, *, max_tokens: int = MAX_TOKENS) -> Attention:
     """Run ``text`` through ``model`` and return its attentions ``(layers, heads, seq, seq)``.
 
@@ -147,14 +158,7 @@ def attentions(model, tokenizer, text: str, *, max_tokens: int = MAX_TOKENS) -> 
 
     enc, truncated = _encode(model, tokenizer, text, max_tokens)
     ids = list(enc["input_ids"])
-    model.eval()
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        out = model(
-            input_ids=torch.tensor([ids], device=device),
-            attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device),
-            output_attentions=True,
-        )
+    out = _forward(model, ids, output_attentions=True)
     layers = getattr(out, "attentions", None)
     if not layers or any(a is None for a in layers):
         raise ValueError(
@@ -418,12 +422,7 @@ def next_tokens(model, tokenizer, text: str, *, k: int = 5, max_tokens: int = MA
         )
     enc, truncated = _encode(model, tokenizer, text, max_tokens)
     ids = list(enc["input_ids"])
-    model.eval()
-    device = next(model.parameters()).device
-    with torch.inference_mode():
-        logits = model(
-            input_ids=torch.tensor([ids], device=device), attention_mask=torch.ones(1, len(ids), dtype=torch.long, device=device)
-        ).logits
+    logits = _forward(model, ids).logits
     probs = torch.softmax(logits[0].float(), dim=-1)
     top_p, top_i = probs.topk(min(k, probs.shape[-1]), dim=-1)
     top_p, top_i = top_p.cpu().numpy(), top_i.cpu().numpy()

@@ -31,6 +31,7 @@ from core.projection import (
 )
 from core.tokens import build_tokens
 from core.workspace import Workspace
+from tests.unit.vectors_kit import make_kv
 
 
 class Recorder:
@@ -52,13 +53,6 @@ class Recorder:
             raise Cancelled()
 
 
-def make_kv(words, vectors, counts=None) -> KeyedVectors:
-    arr = np.asarray(vectors, dtype=np.float32)
-    kv = KeyedVectors(arr.shape[1])
-    kv.add_vectors(list(words), arr)
-    for w, c in zip(words, counts or [], strict=False):
-        kv.set_vecattr(w, "count", c)
-    return kv
 
 
 def saved_vectors(ws: Workspace, kv: KeyedVectors, name: str = "hand") -> str:

@@ -2,7 +2,7 @@
 
 import numpy as np
 import pytest
-from gensim.models import FastText, KeyedVectors, Word2Vec
+from gensim.models import FastText, Word2Vec
 from gensim.test.utils import common_texts, datapath
 
 from core.embeddings.query import (
@@ -18,6 +18,7 @@ from core.embeddings.query import (
     split_known,
 )
 from core.errors import UserError
+from tests.unit.vectors_kit import make_kv
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +32,6 @@ def fasttext():
     return FastText(sentences=common_texts, vector_size=16, min_count=1, epochs=5, bucket=2000, seed=1, workers=1).wv
 
 
-def make_kv(words, vectors, counts=None) -> KeyedVectors:
-    arr = np.asarray(vectors, dtype=np.float32)
-    kv = KeyedVectors(arr.shape[1])
-    kv.add_vectors(list(words), arr)
-    for w, c in zip(words, counts or [], strict=False):
-        kv.set_vecattr(w, "count", c)
-    return kv
 
 
 @pytest.fixture(scope="module")
