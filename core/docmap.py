@@ -26,7 +26,7 @@ from core.corpus.store import jsonl_path
 from core.embeddings.store import KIND as VECTORS
 from core.embeddings.store import load_vectors
 from core.errors import UserError
-from core.jobs import NoJob
+from core.jobs import NoJob, SubProgress
 from core.preprocess import Pipeline, PipelineConfig
 from core.projection import ProjectionConfig, project, trust_scores
 from core.tokens import KIND as TOKENS
@@ -120,7 +120,7 @@ def build_doc_map(ws: Workspace, vectors_id: str, corpus_id: str, config: Projec
             kv = load_vectors(ws, vectors_id)
             vectors, rows, used = document_vectors((d.text for d in docs), kv, pipeline_of(ws, vectors_id), ctx, total)
         config.validate(len(vectors))
-        coords = project(vectors, config, ctx=_Scaled(ctx, 0.4, 0.9))
+        coords = project(vectors, config, ctx=SubProgress(ctx, 0.4, 0.9))
         ctx.progress(0.9, "Checking which neighbourhoods the map keeps")
         trust = trust_scores(vectors, coords, config.trust_k, metric=config.metric)
         for name, array in (("coords", coords), ("trust", trust), ("rows", rows), ("used", used)):
@@ -140,15 +140,3 @@ def load_doc_map(ws: Workspace, artifact_id: str) -> DocMap:
     return DocMap(coords=load("coords"), trust=load("trust"), rows=load("rows"), words_used=load("used"),
                   labels=[m["label"] for m in meta], previews=[m["preview"] for m in meta])
 
-
-class _Scaled:
-    """A ctx whose progress maps 0..1 into [lo, hi] of the caller's bar."""
-
-    def __init__(self, ctx, lo: float, hi: float):
-        self.ctx, self.lo, self.hi = ctx, lo, hi
-
-    def progress(self, fraction: float, message: str | None = None) -> None:
-        self.ctx.progress(self.lo + (self.hi - self.lo) * fraction, message)
-
-    def __getattr__(self, name):
-        return getattr(self.ctx, name)

@@ -113,6 +113,25 @@ class NoJob:
     def check_cancelled(self) -> None: ...
 
 
+class SubProgress:
+    """A ctx for one step of a job: maps the step's progress 0..1 onto ``[lo, hi]`` of the job's bar."""
+
+    def __init__(self, ctx, lo: float, hi: float):
+        self._ctx, self._lo, self._hi = ctx, lo, hi
+
+    def progress(self, fraction: float, message: str | None = None) -> None:
+        self._ctx.progress(self._lo + (self._hi - self._lo) * fraction, message)
+
+    def metric(self, **values: float) -> None:
+        self._ctx.metric(**values)
+
+    def log(self, message: str) -> None:
+        self._ctx.log(message)
+
+    def check_cancelled(self) -> None:
+        self._ctx.check_cancelled()
+
+
 class JobRegistry:
     """All jobs of this process. ``submit`` with a ``key`` returns the running job for that
     key instead of starting the same work twice (two tabs pressing the same button)."""

@@ -34,6 +34,11 @@ def stopwords() -> frozenset[str]:
     return ENGLISH_STOP_WORDS
 
 
+def is_content_word(word: str) -> bool:
+    """Worth showing as an example or a label: has a letter and is not an English stopword."""
+    return any(ch.isalpha() for ch in word) and word.lower() not in stopwords()
+
+
 def words(text: str) -> list[str]:
     return WORD.findall(text.lower())
 

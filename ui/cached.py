@@ -44,3 +44,33 @@ def _vectors(root: str, vid: str):
 def vectors(vid: str):
     """A model's KeyedVectors, shared read-only by every session (never modify it in place)."""
     return _vectors(str(workspace().root), vid)
+
+
+# Transformer outputs, keyed by the loaded model's key and the text: moving a slider or switching
+# a tab reruns the page, and must not run a 30-layer forward pass again. ``_m`` is not hashed.
+@st.cache_resource(max_entries=8, show_spinner="Running the model…")
+def _attentions(model_key: str, text: str, _m):
+    from core import attention
+    from core.models import model_lock
+
+    with model_lock(_m):
+        return attention.attentions(_m.model, _m.tokenizer, text)
+
+
+def attentions(m, text: str):
+    """The model's attentions for ``text`` (an ``Attention``; shared, read-only)."""
+    return _attentions(m.key, text, m)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Embedding the word in each sentence…")
+def _contextual(model_key: str, sentences: tuple[str, ...], word: str, _m):
+    from core import attention
+    from core.models import model_lock
+
+    with model_lock(_m):
+        return attention.contextual_vectors(_m.model, _m.tokenizer, list(sentences), word)
+
+
+def contextual_vectors(m, sentences: list[str], word: str):
+    """(vectors (layers+1, n, hidden), sentences where the word was found); shared, read-only."""
+    return _contextual(m.key, tuple(sentences), word, m)

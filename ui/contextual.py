@@ -22,9 +22,7 @@ def contextual_panel(m) -> None:
     word = st.text_input("Word", "bank", key="ctx_word")
     text = st.text_area("Sentences, one per line", "\n".join(attention.BANK_SENTENCES), key="ctx_sentences", height=160)
     try:
-        with model_lock(m):
-            vectors, found = attention.contextual_vectors(m.model, m.tokenizer, [s for s in text.splitlines() if s.strip()],
-                                                          word)
+        vectors, found = cached.contextual_vectors(m, [s for s in text.splitlines() if s.strip()], word)
     except UserError as exc:
         st.error(md(exc))
         return
@@ -64,9 +62,7 @@ def sense_cloud(m, word: str) -> None:
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 
-    with st.spinner(f"Embedding {len(snippets)} uses…"):
-        with model_lock(m):
-            vectors, found = attention.contextual_vectors(m.model, m.tokenizer, snippets, word)
+    vectors, found = cached.contextual_vectors(m, snippets, word)
     last = vectors[-1]
     xy = PCA(n_components=2, random_state=0).fit_transform(last)
     k = st.slider("Senses (clusters)", 2, 6, 2, key="ctx_k")

@@ -12,7 +12,7 @@ import streamlit as st
 from core import projection
 from core.errors import UserError
 from core.map_figure import Colour, map_figure, selected_rows
-from core.stats import stopwords
+from core.stats import is_content_word
 from ui import cached
 from ui.safe import md
 
@@ -46,9 +46,8 @@ def _label_rows(words: list[str], counts: np.ndarray, n: int) -> list[int]:
     """The ``n`` most frequent words worth reading on a map ("police", not "the")."""
     if not n:
         return []
-    stop = stopwords()
     order = np.argsort(-counts, kind="stable") if counts.any() else np.arange(len(words))
-    return [int(i) for i in order if words[i].lower() not in stop and any(ch.isalpha() for ch in words[i])][:n]
+    return [int(i) for i in order if is_content_word(words[i])][:n]
 
 
 def controls(key: str) -> dict:
@@ -98,14 +97,15 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
     """Draw the map with the display ``settings``; return (figure, coordinates shown)."""
     kv = cached.vectors(vid)
     words, coords = data.words, data.coords
-    vectors = kv[words]
     if axes:
         coords = projection.semantic_axes(kv, words, *axes)
     found = _search(words, settings["query"])[:MAX_SEARCH]
     if settings["query"].strip() and not found:
         st.warning(md(f"No word on this map matches '{settings['query'].strip()}'."))
-    pairs = [(i, j) for i in found for j in projection.neighbours_in_space(vectors, i, settings["lines"])] \
-        if settings["lines"] else []
+    pairs = []
+    if found and settings["lines"]:
+        vectors = kv[words]  # (n, d): only when there are lines to draw, not on every rerun
+        pairs = [(i, j) for i in found for j in projection.neighbours_in_space(vectors, i, settings["lines"])]
     colour = _colour(settings, vid, words, data.counts, data.trust, data.config.seed)
     sizes = 3 + 3 * np.log10(np.maximum(data.counts, 1)) if settings["size"] else None
     hover = {"count": data.counts, "trust": np.round(data.trust.astype(float), 2)}

@@ -12,7 +12,7 @@ import streamlit as st
 from core import plots
 from core.embeddings import evaluate, query
 from core.errors import UserError
-from core.stats import stopwords
+from core.stats import is_content_word
 from ui import cached
 from ui.safe import md
 
@@ -36,8 +36,7 @@ def _table(pairs, first: str = "word") -> pd.DataFrame:
 
 def _content_words(kv, n: int) -> list[str]:
     """The model's most frequent words that say something ("government", not "the")."""
-    stop = stopwords()
-    found = [w for w in kv.index_to_key[:2000] if w.isalpha() and w.lower() not in stop][:n]
+    found = [w for w in kv.index_to_key[:2000] if is_content_word(w)][:n]
     return found if len(found) == n else list(kv.index_to_key[:n])
 
 

@@ -7,7 +7,6 @@ import streamlit as st
 
 from core import attention, plots
 from core.errors import UserError
-from core.models import model_lock
 from core.preprocess import Pipeline, PipelineConfig
 from ui import cached, contextual
 from ui.model_picker import model_picker
@@ -37,8 +36,7 @@ merge = b.toggle("Merge sub-word pieces into words", key="att_merge",
                  help="Sum over the pieces attended to, mean over the attending pieces.")
 
 try:
-    with model_lock(m):
-        att = attention.attentions(m.model, m.tokenizer, text)
+    att = cached.attentions(m, text)
     shown = attention.merge_words(att) if merge else att
     shown = attention.hide_special(shown) if hide and shown.special.any() else shown
 except UserError as exc:

@@ -59,7 +59,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from core.errors import UserError
-from core.jobs import NoJob
+from core.jobs import NoJob, SubProgress
 
 CHUNK_BYTES = 8 << 20  # read (and count) the file 8 MiB at a time: memory stays bounded by the chunk
 TORCH_BATCH = 16_384  # nonzeros per torch step: big enough for a GPU, small enough that AdaGrad still takes many steps
@@ -357,27 +357,11 @@ def train_glove(path, *, vector_size: int = 100, window: int = 10, min_count: in
     """Count co-occurrences in a LineSentence tokens file and train GloVe vectors on them."""
     ctx = ctx or NoJob()
     start = time.perf_counter()
-    count_ctx = _Share(ctx, 0.0, 0.2)  # counting is roughly the first fifth of the time
+    count_ctx = SubProgress(ctx, 0.0, 0.2)  # counting is roughly the first fifth of the time
     words, counts, cooc = cooccurrence(path, window=window, min_count=min_count, max_vocab=max_vocab, ctx=count_ctx)
     counted = time.perf_counter()
     vectors, costs = fit_glove(cooc, vector_size=vector_size, epochs=epochs, x_max=x_max, alpha=alpha,
                                learning_rate=learning_rate, seed=seed, workers=workers, device=device,
-                               ctx=_Share(ctx, 0.2, 1.0))
+                               ctx=SubProgress(ctx, 0.2, 1.0))
     return GloveResult(words=words, counts=counts, vectors=vectors, costs=costs, nonzeros=int(cooc.nnz),
                        seconds_counting=counted - start, seconds_training=time.perf_counter() - counted)
-
-
-class _Share:
-    """A ctx that maps a step's progress 0..1 onto ``[lo, hi]`` of the caller's progress bar."""
-
-    def __init__(self, ctx, lo: float, hi: float):
-        self._ctx, self._lo, self._hi = ctx, lo, hi
-
-    def progress(self, fraction: float, message: str | None = None) -> None:
-        self._ctx.progress(self._lo + (self._hi - self._lo) * fraction, message)
-
-    def metric(self, **values: float) -> None:
-        self._ctx.metric(**values)
-
-    def check_cancelled(self) -> None:
-        self._ctx.check_cancelled()

@@ -54,9 +54,9 @@ def load_details(ws: Workspace, artifact_id: str) -> dict:
 def models_of_corpus(ws: Workspace, corpus_id: str | None) -> list[Manifest]:
     """Models trained on any tokens artifact of this corpus, then imported ones; newest first."""
     tokens_of_corpus = {m.id for m in ws.list(TOKENS) if corpus_id in m.parents}
-    trained = [m for m in ws.list(KIND) if m.parents and m.parents[0] in tokens_of_corpus]
-    imported = [m for m in ws.list(KIND) if not m.parents]
-    return trained + imported
+    every = ws.list(KIND)
+    trained = [m for m in every if m.parents and m.parents[0] in tokens_of_corpus]
+    return trained + [m for m in every if not m.parents]
 
 
 def import_file(ws: Workspace, path: Path, *, fmt: str = "auto", limit: int | None = None, name: str = "",

@@ -1,7 +1,9 @@
 import threading
 
+import pytest
+
 from core.errors import UserError
-from core.jobs import CANCELLED, DONE, FAILED, JobRegistry
+from core.jobs import CANCELLED, DONE, FAILED, Cancelled, JobRegistry, SubProgress
 
 
 def test_result_progress_and_metrics():
@@ -78,3 +80,29 @@ def test_finished_jobs_are_trimmed():
         job.wait(5)
     registry.submit("last", lambda ctx: None, kind="test").wait(5)
     assert len(registry.all()) <= 3
+
+
+def test_sub_progress_maps_a_step_onto_its_share_of_the_bar():
+
+    seen = []
+
+    class Recorder:
+        def progress(self, fraction, message=None):
+            seen.append((round(fraction, 3), message))
+
+        def metric(self, **values):
+            seen.append(values)
+
+        def log(self, message): ...
+
+        def check_cancelled(self):
+            raise Cancelled()
+
+    step = SubProgress(Recorder(), 0.2, 0.6)
+    step.progress(0.0, "start")
+    step.progress(0.5)
+    step.progress(1.0, "end")
+    step.metric(loss=1.0)
+    assert seen == [(0.2, "start"), (0.4, None), (0.6, "end"), {"loss": 1.0}]
+    with pytest.raises(Cancelled):
+        step.check_cancelled()
