@@ -21,6 +21,7 @@ pages = {
     ],
     "Transformers": [
         st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
+        st.Page("views/generate.py", title="Generate", icon=":material/edit_note:", url_path="generate"),
     ],
 }
 

@@ -53,6 +53,7 @@ class Job:
     metrics: list[dict] = field(default_factory=list)
     log: deque = field(default_factory=lambda: deque(maxlen=200))
     result: Any = None
+    partial: Any = None  # what the worker has so far (e.g. the text generated until now), for live display
     error: str | None = None
     created: float = field(default_factory=time.time)
     finished: float | None = None
@@ -92,6 +93,9 @@ class JobContext:
     def log(self, message: str) -> None:
         self._job.log.append(message)
 
+    def partial(self, value: Any) -> None:
+        self._job.partial = value
+
     @property
     def cancelled(self) -> bool:
         return self._job.cancel_requested
@@ -110,6 +114,10 @@ class NoJob:
 
     def log(self, message: str) -> None: ...
 
+    def partial(self, value: Any) -> None: ...
+
+    cancelled = False
+
     def check_cancelled(self) -> None: ...
 
 
@@ -127,6 +135,13 @@ class SubProgress:
 
     def log(self, message: str) -> None:
         self._ctx.log(message)
+
+    def partial(self, value: Any) -> None:
+        self._ctx.partial(value)
+
+    @property
+    def cancelled(self) -> bool:
+        return bool(getattr(self._ctx, "cancelled", False))
 
     def check_cancelled(self) -> None:
         self._ctx.check_cancelled()

@@ -127,3 +127,57 @@ def attention_grid(weights: np.ndarray, max_cells: int = 300) -> go.Figure:
     fig.update_layout(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=30, b=10),
                       title="Every layer × head (row: attending token, column: attended-to token)")
     return fig
+
+
+def token_probability_chart(pieces: Sequence[str], probs: Sequence[float], entropies: Sequence[float],
+                            title: str = "How sure the model was at each generated token") -> go.Figure:
+    """Probability of each chosen token (left axis) and the entropy of the model's guess (right axis)."""
+    x = list(range(1, len(pieces) + 1))
+    labels = [repr(p)[1:-1] for p in pieces]  # whitespace visible: a newline shows as \n, not as nothing
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=x, y=list(probs), name="probability", mode="lines+markers", customdata=labels,
+                             hovertemplate="#%{x} '%{customdata}': p = %{y:.3f}<extra></extra>"))
+    fig.add_trace(go.Scatter(x=x, y=list(entropies), name="entropy (bits)", mode="lines", yaxis="y2",
+                             line=dict(dash="dot"), customdata=labels,
+                             hovertemplate="#%{x} '%{customdata}': %{y:.2f} bits<extra></extra>"))
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="generated token",
+                      yaxis=dict(title="probability", range=[0, 1.02]),
+                      yaxis2=dict(title="entropy (bits)", overlaying="y", side="right", rangemode="tozero"),
+                      legend=dict(orientation="h", y=-0.25))
+    return fig
+
+
+def surprisal_chart(pieces: Sequence[str], surprisal: np.ndarray, title: str) -> go.Figure:
+    """Bits of surprise per token: the tall bars are where the model did not expect the text."""
+    labels = [repr(p)[1:-1] for p in pieces]
+    fig = go.Figure(go.Bar(x=list(range(1, len(labels) + 1)), y=surprisal, customdata=labels,
+                           hovertemplate="#%{x} '%{customdata}': %{y:.2f} bits<extra></extra>"))
+    fig.update_layout(title=title, height=300, margin=dict(l=10, r=10, t=40, b=10), xaxis_title="token",
+                      yaxis_title="surprisal (bits)", bargap=0)
+    return fig
+
+
+def probability_change_chart(pieces: Sequence[str], before: np.ndarray, after: np.ndarray) -> go.Figure:
+    """Per-token change in log₂ probability from one model to another: up = now expected more."""
+    labels = [repr(p)[1:-1] for p in pieces]
+    change = np.asarray(before, dtype=float) - np.asarray(after, dtype=float)  # surprisal before − after = bits gained
+    fig = go.Figure(go.Bar(x=list(range(1, len(labels) + 1)), y=change, customdata=labels,
+                           marker_color=np.where(change >= 0, "#2a9d8f", "#e76f51"),
+                           hovertemplate="#%{x} '%{customdata}': %{y:+.2f} bits<extra></extra>"))
+    fig.update_layout(title="Which tokens the fine-tuned model now expects (bits gained per token)", height=320,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis_title="token", yaxis_title="bits gained", bargap=0)
+    return fig
+
+
+def loss_curve(curve: list[dict]) -> go.Figure:
+    """Training and validation loss against the optimizer step, from a fine-tuning run's metric rows."""
+    fig = go.Figure()
+    for column, name in (("train_loss", "training"), ("val_loss", "validation")):
+        points = [(p["step"], p[column]) for p in curve if p.get(column) is not None]
+        if points:
+            fig.add_trace(go.Scatter(x=[s for s, _ in points], y=[v for _, v in points], name=name,
+                                     mode="lines+markers" if column == "val_loss" else "lines",
+                                     hovertemplate=f"step %{{x}}: {name} loss %{{y:.4f}}<extra></extra>"))
+    fig.update_layout(title="Loss during fine-tuning", height=320, margin=dict(l=10, r=10, t=40, b=10),
+                      xaxis_title="optimizer step", yaxis_title="cross-entropy (nats)")
+    return fig

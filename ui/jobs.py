@@ -22,8 +22,12 @@ def job_panel(job: Job) -> None:
         st.progress(current.progress, text=md(current.message or current.title))
         if current.metrics:
             data = pd.DataFrame(current.metrics)
-            # A step column ("epoch") is the x axis, not one more line next to the loss.
-            st.line_chart(data.set_index("epoch") if "epoch" in data else data)
+            # A step column ("epoch", "step") is the x axis, not one more line next to the loss;
+            # other rates (tokens/s) would squash the loss lines, so only losses are drawn when there are some.
+            index = next((c for c in ("epoch", "step") if c in data), None)
+            data = data.set_index(index) if index else data
+            losses = [c for c in data.columns if "loss" in c or c == "cost"]
+            st.line_chart(data[losses] if losses else data)
         st.button("Cancel", key=f"cancel-{current.id}", on_click=current.cancel,
                   disabled=current.cancel_requested)
 
@@ -51,6 +55,12 @@ def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = 
     st.session_state[state_key] = job.id
     job.wait(wait)
     st.rerun()
+
+
+def running(state_key: str) -> bool:
+    """Whether this session's job under ``state_key`` is still going (to disable its start button)."""
+    job = REGISTRY.get(st.session_state.get(state_key))
+    return job is not None and not job.is_finished
 
 
 def finished_job(state_key: str) -> Job | None:

@@ -1,0 +1,43 @@
+"""The Generate page in a real browser: SmolLM2 streams text token by token, and Stop keeps what it wrote."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def load_smollm(page: Page, base_url: str) -> None:
+    page.goto(f"{base_url}/generate")
+    settle(page)
+    load = page.get_by_role("button", name="Load SmolLM2-135M-Instruct")
+    go = page.get_by_role("button", name="Generate", exact=True)
+    expect(load.or_(go)).to_be_visible()
+    if load.is_visible():  # the first test on this server loads (and converts) it; later ones find it in memory
+        load.click()
+    expect(go).to_be_visible(timeout=120_000)
+    settle(page)
+
+
+def test_generation_streams_and_stop_keeps_the_text(page: Page, base_url: str, tmp_path):
+    load_smollm(page, base_url)
+    tab = page.get_by_role("tabpanel", name="Generate")
+    tab.get_by_text("Sampling settings").click()
+    tokens = tab.get_by_role("spinbutton", name="Max new tokens")
+    tokens.fill("400")
+    tokens.press("Enter")
+    settle(page)
+    tab.get_by_role("textbox", name="Prompt").fill("Write a long story about a river bank and a bank clerk.")
+    tab.get_by_role("button", name="Generate", exact=True).click()
+    # Streaming: the text grows under a cursor while the job runs.
+    live = tab.get_by_test_id("stCode").filter(has_text="▌").first
+    expect(live).to_be_visible(timeout=60_000)
+    first = live.inner_text()
+    expect(live).not_to_have_text(first, timeout=30_000)  # more text arrived: it streams
+    page.screenshot(path=tmp_path / "streaming.png", full_page=True)
+    tab.get_by_role("button", name="Stop", exact=True).click()
+    expect(tab.get_by_text("stopped by you; the text so far is kept")).to_be_visible(timeout=60_000)
+    expect(tab.locator("span[title^='p = ']").first).to_be_visible()  # the token view, hover titles included
+    expect(tab.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    page.screenshot(path=tmp_path / "generated.png", full_page=True)
+    expect_no_exception(page)

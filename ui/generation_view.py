@@ -1,0 +1,137 @@
+"""Running generations as jobs, streaming them onto the page, and showing what the model was sure of."""
+
+from __future__ import annotations
+
+import html
+import json
+import time
+
+import pandas as pd
+import streamlit as st
+
+from core import generation, plots
+from core.jobs import DONE, REGISTRY
+from ui.safe import md
+
+POLL_SECONDS = 0.25  # fast enough to read as streaming, slow enough not to rerun the fragment per token
+
+
+def start(state_key: str, runs: list[tuple]) -> None:
+    """Generate ``runs`` — (LoadedModel, prompt, GenerationConfig) each — one after the other in a job.
+
+    The job's ``partial`` holds the text so far of every run, which the live panel shows; Stop
+    ends the current run at the next token and keeps what it wrote.
+    """
+    def work(ctx):
+        texts, results = [""] * len(runs), []
+        for i, (m, prompt, config) in enumerate(runs):
+            pieces = 0
+
+            def on_text(piece: str, i: int = i, budget: int = config.max_new_tokens) -> None:
+                nonlocal pieces
+                pieces += 1
+                texts[i] += piece
+                ctx.partial(list(texts))
+                ctx.progress((i + min(1.0, pieces / budget)) / len(runs))
+
+            ctx.progress(i / len(runs), f"Generating with {m.spec.label}")
+            results.append(generation.generate(m, prompt, config, on_text=on_text, should_stop=lambda: ctx.cancelled))
+            if ctx.cancelled:
+                break
+        return results
+
+    job = REGISTRY.submit("Generating text", work, kind="generate")
+    st.session_state[state_key] = job.id
+    job.wait(0.5)
+    st.rerun()
+
+
+def poll(state_key: str, labels: list[str]) -> list[generation.Generation] | None:
+    """While this session's job runs: the streaming panel (None). Once it ends: its results, handed back once."""
+    job = REGISTRY.get(st.session_state.get(state_key))
+    if job is None:
+        return None
+    if not job.is_finished:
+        _live(job, labels)
+        return None
+    del st.session_state[state_key]
+    if job.status != DONE:
+        st.error(md(job.error or "The generation was cancelled."))
+        return None
+    for g in job.result:
+        remember(g)
+    return job.result
+
+
+def _live(job, labels: list[str]) -> None:
+    @st.fragment(run_every=POLL_SECONDS)
+    def panel() -> None:
+        current = REGISTRY.get(job.id)
+        if current is None or current.is_finished:
+            st.rerun()
+        texts = current.partial or []
+        for column, label, text in zip(st.columns(len(labels)), labels, texts + [""] * len(labels), strict=False):
+            column.caption(md(label))
+            column.code(text + "▌", language=None, wrap_lines=True)
+        st.button("Stop", key=f"stop-{current.id}", on_click=current.cancel, disabled=current.cancel_requested,
+                  help="Ends the generation at the next token and keeps the text so far.")
+
+    panel()
+
+
+def show(g: generation.Generation, key: str) -> None:
+    """The text, how it ended, and the token view: colour = probability, hover = the top-5 alternatives."""
+    st.code(g.text or "(nothing: the model ended at once)", language=None, wrap_lines=True)
+    ending = {"length": "reached the token limit", "eos": "the model ended it", "stop": "hit a stop string",
+              "cancelled": "stopped by you; the text so far is kept"}[g.finish]
+    st.caption(md(f"{g.model_label} · {g.config.label()} · {len(g.tokens)} tokens in {g.seconds:.1f} s "
+                  f"({g.tokens_per_s:.1f} tokens/s, first after {g.first_token_s:.2f} s) · {ending}"))
+    for notice in g.notices:
+        st.info(md(notice))
+    if not g.tokens:
+        return
+    st.html(token_html(g.tokens))
+    st.caption("Each generated token, coloured by the probability the model gave it (red: a surprise, green: sure). "
+               "Hover a token for the five likeliest alternatives.")
+    st.plotly_chart(plots.token_probability_chart([t.text for t in g.tokens], [t.prob for t in g.tokens],
+                                                  [t.entropy for t in g.tokens]), key=f"{key}_probs")
+    labels = [f"#{i + 1} {t.text!r} · p = {t.prob:.2f}" for i, t in enumerate(g.tokens)]
+    i = st.selectbox("Look at one token", range(len(labels)), format_func=labels.__getitem__, key=f"{key}_token")
+    token = g.tokens[int(i)]
+    st.dataframe(pd.DataFrame({"alternative": [repr(s) for s, _ in token.top], "probability": [p for _, p in token.top]}),
+                 hide_index=True, column_config={"probability": st.column_config.ProgressColumn(
+                     "probability", min_value=0.0, max_value=1.0, format="%.3f")})
+
+
+def token_html(tokens) -> str:
+    """Escaped spans, one per token: user and model text never becomes markup."""
+    spans = []
+    for t in tokens:
+        hue = int(120 * t.prob)  # 0 red … 120 green
+        alternatives = "\n".join(f"{s!r}  {p:.1%}" for s, p in t.top)
+        title = f"p = {t.prob:.1%} · entropy {t.entropy:.2f} bits\n{alternatives}"
+        spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:hsl({hue},75%,82%);'
+                     f'color:#111;border-radius:3px;padding:1px 0">{html.escape(t.text)}</span>')
+    return ('<div style="font-family:ui-monospace,monospace;white-space:pre-wrap;line-height:1.9">'
+            + "".join(spans) + "</div>")
+
+
+# --- this session's history -----------------------------------------------------------------------
+def remember(g: generation.Generation) -> None:
+    st.session_state.setdefault("gen_history", []).append({"time": time.strftime("%Y-%m-%d %H:%M:%S"), **g.to_json()})
+
+
+def history() -> None:
+    records = st.session_state.get("gen_history", [])
+    if not records:
+        st.info("Nothing generated in this browser session yet.")
+        return
+    table = pd.DataFrame([{"time": r["time"], "model": r.get("model_label", r.get("model_id")), "prompt": r["prompt"],
+                           "text": r["text"], "finish": r.get("finish")} for r in records])
+    st.dataframe(table, hide_index=True)
+    data = "\n".join(json.dumps(r, ensure_ascii=False) for r in records) + "\n"
+    st.download_button("Download the history (JSONL)", data.encode(), "generations.jsonl", "application/jsonl",
+                       key="gen_history_download")
+    if st.button("Clear the history", key="gen_history_clear"):
+        st.session_state.gen_history = []
+        st.rerun()
