@@ -22,6 +22,7 @@ pages = {
     "Transformers": [
         st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
         st.Page("views/generate.py", title="Generate", icon=":material/edit_note:", url_path="generate"),
+        st.Page("views/finetune.py", title="Fine-tune", icon=":material/model_training:", url_path="finetune"),
     ],
 }
 

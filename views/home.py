@@ -32,7 +32,10 @@ st.markdown(
    map the documents too.
 5. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
    head, per layer and rolled out; why "bank" needs context; the model's next-token guesses.
+6. **Generate** — prompt a language model and watch it write, token by token; greedy, sampling or
+   beam search with every knob; see how sure it was of each token and what else it considered;
+   compare two settings or two models; measure a text's perplexity.
+7. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
+   proof: perplexity before and after, the same prompts side by side, a memorisation check.
 """
 )
-st.caption("Generation and fine-tuning arrive as "
-           "their issues land.")

@@ -1,0 +1,28 @@
+"""The Fine-tune page in a real browser: start a LoRA run of SmolLM2 on a corpus, watch it, cancel it."""
+
+from __future__ import annotations
+
+from playwright.sync_api import Page, expect
+
+from core.corpus.store import ingest_sample
+from core.workspace import Workspace
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def test_start_and_cancel_a_run(page: Page, server, tmp_path):
+    ws = Workspace(server.home)
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)  # a new session starts from the last corpus used
+    page.goto(f"{server.url}/finetune")
+    settle(page)
+    expect(page.get_by_text("Optimizer steps")).to_be_visible(timeout=60_000)  # the pre-flight estimate
+    steps = page.get_by_role("spinbutton", name="Max steps (0 = by epochs)")
+    steps.fill("50")
+    steps.press("Enter")
+    settle(page)
+    page.get_by_role("button", name="Start fine-tuning").click()
+    expect(page.get_by_test_id("stProgress").first).to_be_visible(timeout=30_000)
+    expect(page.get_by_text("step 1/", exact=False).first).to_be_visible(timeout=180_000)  # training, not loading
+    page.screenshot(path=tmp_path / "training.png")
+    page.get_by_role("button", name="Cancel").click()
+    expect(page.get_by_text("Cancelled. The last checkpoint is kept")).to_be_visible(timeout=120_000)
+    expect_no_exception(page)
