@@ -357,7 +357,7 @@ class Estimate:
         """e.g. '8 steps over 12,800 training tokens; 1.4 M of 134.5 M parameters trained; ~1.9 GB, ~3 min'."""
         text = (f"{self.steps:,} steps over {self.train_tokens:,} training tokens; {_count(self.trainable)} of "
                 f"{_count(self.params)} parameters trained; ~{self.memory_bytes / 2**30:,.2f} GB, "
-                f"~{_duration(self.seconds)}")
+                f"~{duration(self.seconds)}")
         return text if self.fits else f"{text}. {self.reason}"
 
     def __str__(self) -> str:
@@ -524,7 +524,8 @@ def _count(n: int) -> str:
     return f"{n / 1e6:,.1f} M" if n >= 1e6 else f"{n:,}"
 
 
-def _duration(seconds: float) -> str:
+def duration(seconds: float) -> str:
+    """Seconds as people say them: "45 s", "12 min", "1.5 h"."""
     if seconds < 90:
         return f"{seconds:,.0f} s"
     if seconds < 5400:
@@ -734,7 +735,7 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
             mean = sum(self.step_seconds) / len(self.step_seconds) if self.step_seconds else 0.0
             self._fraction = 0.1 + 0.85 * done / max(total, 1)
             self._message = (f"Step {done}/{total} · {tokens_per_step / mean if mean else 0:,.0f} tokens/s · "
-                             f"about {_duration(mean * (total - done))} left")
+                             f"about {duration(mean * (total - done))} left")
             ctx.progress(self._fraction, self._message)
 
         def _stop_if_cancelled(self, control):
@@ -841,86 +842,6 @@ def _versions() -> dict:
         except PackageNotFoundError:
             pass
     return found
-
-
-# --- memorisation check -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Overlap:
-    n: int  # words in the longest run shared with the corpus
-    text: str  # that run, as it appears in the generated text
-    flagged: bool  # n >= threshold: the model is likely reciting its training text
-
-
-_WORD = re.compile(r"\w+")
-
-
-def longest_overlap(generated: str, corpus_texts: list[str], *, threshold: int = 12) -> Overlap:
-    """The longest run of words the generated text shares with any corpus document.
-
-    Words are compared in lower case, split on non-word characters. A suffix automaton of the
-    (short) generated text reads every corpus word once, so a corpus of 1 M words takes ~1 s.
-
-    >>> longest_overlap("He said the cat sat on the mat today", ["The cat sat on the mat."], threshold=5)
-    Overlap(n=5, text='the cat sat on the mat', flagged=True)    # 6 words; n counts words
-    """
-    spans = [(m.start(), m.end(), m.group().lower()) for m in _WORD.finditer(generated)]
-    words = [w for _, _, w in spans]
-    if not words:
-        return Overlap(0, "", False)
-    vocab = {w: i for i, w in enumerate(dict.fromkeys(words))}
-    nxt, link, length = _automaton([vocab[w] for w in words])
-    best, best_words = 0, None
-    for text in corpus_texts:
-        doc = _WORD.findall(text.lower())
-        state = size = 0
-        for pos, word in enumerate(doc):
-            c = vocab.get(word)
-            if c is None:  # a word the generated text never uses ends every match
-                state = size = 0
-                continue
-            while state and c not in nxt[state]:
-                state = link[state]
-                size = length[state]
-            if c in nxt[state]:
-                state = nxt[state][c]
-                size += 1
-            else:
-                state = size = 0
-            if size > best:
-                best, best_words = size, doc[pos - size + 1:pos + 1]
-    if not best:
-        return Overlap(0, "", False)
-    start = next(i for i in range(len(words) - best + 1) if words[i:i + best] == best_words)
-    return Overlap(best, generated[spans[start][0]:spans[start + best - 1][1]], best >= threshold)
-
-
-def _automaton(seq: list[int]) -> tuple[list[dict], list[int], list[int]]:
-    """Suffix automaton of ``seq``: transitions, suffix links, longest length per state."""
-    nxt, link, length, last = [{}], [-1], [0], 0
-    for c in seq:
-        cur = len(length)
-        nxt.append({})
-        link.append(0)
-        length.append(length[last] + 1)
-        p = last
-        while p != -1 and c not in nxt[p]:
-            nxt[p][c] = cur
-            p = link[p]
-        if p != -1:
-            q = nxt[p][c]
-            if length[p] + 1 == length[q]:
-                link[cur] = q
-            else:
-                clone = len(length)
-                nxt.append(dict(nxt[q]))
-                link.append(link[q])
-                length.append(length[p] + 1)
-                while p != -1 and nxt[p].get(c) == q:
-                    nxt[p][c] = clone
-                    p = link[p]
-                link[q] = link[cur] = clone
-        last = cur
-    return nxt, link, length
 
 
 # --- sharing ------------------------------------------------------------------------------------

@@ -77,17 +77,10 @@ def estimate_panel(ws, corpus_id: str, config: finetune.FinetuneConfig) -> finet
     a.metric("Optimizer steps", f"{est.steps:,}")
     b.metric("Training tokens", f"{est.train_tokens:,}")
     c.metric("Memory (estimate)", f"{est.memory_bytes / 2**30:,.2f} GB")
-    d.metric("Time (estimate)", _duration(est.seconds))
+    d.metric("Time (estimate)", finetune.duration(est.seconds))
     st.caption(f"Training {est.trainable:,} of {est.params:,} parameters ({est.trainable / max(est.params, 1):.2%}).")
     if not est.fits:
         st.error(md(est.reason))
         return None
     return est
 
-
-def _duration(seconds: float) -> str:
-    if seconds < 90:
-        return f"{seconds:,.0f} s"
-    if seconds < 5400:
-        return f"{seconds / 60:,.0f} min"
-    return f"{seconds / 3600:,.1f} h"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from core import finetune, generation, models, plots
+from core import finetune, generation, memorisation, models, plots
 from core.corpus.store import load_documents
 from core.jobs import DONE, SubProgress
 from ui.jobs import finished_job, start_job
@@ -100,7 +100,7 @@ def _compare(ws, manifest, config, prompts, held_out, tokens, ctx) -> dict:
         ctx.progress(0.3 + 0.6 * i / max(1, len(prompts)), f"Prompt {i + 1} of {len(prompts)}")
         outputs = [generation.generate(m, prompt, greedy) for m in (base, tuned)]
         rows.append({"prompt": prompt, "outputs": outputs,
-                     "overlaps": [finetune.longest_overlap(g.text, training) for g in outputs]})
+                     "overlaps": [memorisation.longest_overlap(g.text, training) for g in outputs]})
     ctx.progress(0.9, "Scoring a held-out passage with both models")
     passage = " ".join((held_out[0] if held_out else "").split()[:300])
     scored = tuple(generation.perplexity(m, passage) for m in (base, tuned))

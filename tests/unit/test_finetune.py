@@ -285,22 +285,6 @@ def test_lora_targets_per_architecture_and_refusals():
         finetune.run(ws, corpus_id, FinetuneConfig(base="tiny-bert", block_size=64))
 
 
-def test_longest_overlap_finds_a_planted_passage():
-    rng = random.Random(1)
-    vocab = [f"w{i}" for i in range(5000)]
-    corpus = [" ".join(rng.choice(vocab) for _ in range(2000)) for _ in range(50)]  # 100k words
-    planted = corpus[17].split()[700:715]
-    generated = "Once upon a time, " + " ".join(planted).upper() + "! And then nothing."
-    found = finetune.longest_overlap(generated, corpus)
-    assert found.n == 15 and found.flagged
-    assert found.text == " ".join(planted).upper()  # as written in the generated text
-    unrelated = finetune.longest_overlap("The quick brown fox jumps over the lazy dog, w12 w99.", corpus)
-    assert unrelated.n <= 1 and not unrelated.flagged
-    assert finetune.longest_overlap("", corpus) == finetune.Overlap(0, "", False)
-    short = finetune.longest_overlap("He said: the cat sat on the mat today.", ["The cat sat on the mat."], threshold=6)
-    assert (short.n, short.text, short.flagged) == (6, "the cat sat on the mat", True)
-
-
 @pytest.mark.parametrize(("method", "weights"), [("lora", "adapter/adapter_model.safetensors"),
                                                  ("full", "model/model.safetensors")])
 def test_export_zip_holds_safetensors_a_readme_and_no_pickles(trained, method, weights):
