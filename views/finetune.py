@@ -44,10 +44,11 @@ with train:
         st.error(md(job.error))
     with st.expander("Run the same training on several GPUs (accelerate launch)"):
         command, yaml = finetune.accelerate_command(cid, config)
-        st.caption("The page runs on one device. On a multi-GPU machine with this workspace, the same entry point "
-                   "trains with data parallelism; the config below is for 2 GPUs (DeepSpeed/FSDP in its comments).")
-        st.code(command, language="bash")
+        st.caption("The page trains on one device. On a machine with several GPUs and this workspace, the same entry "
+                   "point trains with data parallelism: save the config below as finetune.yaml in the Corpus Lab "
+                   "folder (it is for 2 GPUs; DeepSpeed and FSDP are in its comments), then run the command.")
         st.code(yaml, language="yaml")
+        st.code(command, language="bash")
 
 with results:
     chosen = finetune_results.pick(ws, cid)
