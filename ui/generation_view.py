@@ -27,14 +27,18 @@ def start(state_key: str, runs: list[tuple]) -> None:
         for i, (m, prompt, config) in enumerate(runs):
             pieces = 0
 
-            def on_text(piece: str, i: int = i, budget: int = config.max_new_tokens) -> None:
+            def on_text(piece: str, i: int = i, budget: int = config.max_new_tokens, label: str = m.spec.label) -> None:
                 nonlocal pieces
                 pieces += 1
                 texts[i] += piece
                 ctx.partial(list(texts))
-                ctx.progress((i + min(1.0, pieces / budget)) / len(runs))
+                ctx.progress((i + min(1.0, pieces / budget)) / len(runs), f"Generating with {label}")
 
-            ctx.progress(i / len(runs), f"Generating with {m.spec.label}")
+            if m.lock.acquire(blocking=False):  # free now; generate takes it again in a moment
+                m.lock.release()
+                ctx.progress(i / len(runs), f"Generating with {m.spec.label}")
+            else:
+                ctx.progress(i / len(runs), f"Waiting: another session is using {m.spec.label}; yours starts next")
             results.append(generation.generate(m, prompt, config, on_text=on_text, should_stop=lambda: ctx.cancelled))
             if ctx.cancelled:
                 break
@@ -70,6 +74,8 @@ def _live(job, labels: list[str]) -> None:
         if current is None or current.is_finished:
             st.rerun()
         texts = current.partial or []
+        if current.message.startswith("Waiting"):
+            st.caption(md(current.message))
         for column, label, text in zip(st.columns(len(labels)), labels, texts + [""] * len(labels), strict=False):
             column.caption(md(label))
             column.code(text + "▌", language=None, wrap_lines=True)

@@ -99,3 +99,15 @@ def test_compare_two_settings_side_by_side():
     wait(at, lambda a: len(a.session_state.get("gen_cmp_last", [])) == 2)
     a, b = at.session_state.gen_cmp_last
     assert a.config.strategy == "greedy" and b.config.strategy == "sample"
+
+
+def test_a_second_session_waits_for_the_model_then_finishes():
+    at = open_page()
+    m = models.load(models.SMOLLM_ID)  # the page's model, from the shared cache
+    at.number_input(key="gen_max_new_tokens").set_value(4).run()
+    with m.lock:  # another session is generating with it
+        at.button(key="gen_go").click().run()
+        at.run()
+        assert any("another session is using" in c.value for c in at.caption)
+    wait(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
+    assert at.session_state.gen_last.tokens
