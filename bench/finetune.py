@@ -29,6 +29,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from core import finetune, models  # noqa: E402
 from core.corpus.store import ingest_sample  # noqa: E402
+from core.finetune import data as finetune_data  # noqa: E402
+from core.finetune import estimate as finetune_estimate  # noqa: E402
 from core.jobs import NoJob  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
@@ -71,7 +73,7 @@ def plain(ws: Workspace, corpus_id: str, cfg: finetune.FinetuneConfig) -> dict:
     folder = models._ensure_smollm(ws, NoJob())
     start = time.perf_counter()
     model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch.float32)
-    tokenizer = finetune._tokenizer(models.resolve(models.SMOLLM_ID), ws)
+    tokenizer = finetune_data._tokenizer(models.resolve(models.SMOLLM_ID), ws)
     data = finetune.prepare_data(tokenizer, [d.text for d in load_documents(ws, corpus_id)], cfg)
     if cfg.method == "lora":
         model = get_peft_model(model, LoraConfig(task_type="CAUSAL_LM", r=8, lora_alpha=16, lora_dropout=0.05,
@@ -144,12 +146,12 @@ def main(argv=None) -> None:
         print(f"| {method} | {r['ours']['tokens_per_s']:,.0f} | {r['plain']['tokens_per_s']:,.0f} | "
               f"{r['ours']['tokens_per_s'] / r['plain']['tokens_per_s']:.3f} | {r['ours']['wall']:.1f} | "
               f"{r['plain']['wall']:.1f} |")
-    flops = finetune._device_flops("cpu")
+    flops = finetune_estimate._device_flops("cpu")
     params = 134_515_008
     print(f"\nMatmul probe: {flops / 1e9:,.0f} GFLOP/s; measured training reaches "
           f"{4 * params * results['lora']['ours']['tokens_per_s'] / flops:.2f} (LoRA, 4 × params per token) and "
           f"{6 * params * results['full']['ours']['tokens_per_s'] / flops:.2f} (full, 6 ×) of it "
-          f"(preflight assumes {finetune._EFFICIENCY}).")
+          f"(preflight assumes {finetune_estimate._EFFICIENCY}).")
     if not args.quick:
         end_to_end(ws, corpus_id)
     pooled_ours = sum(r["ours"]["tokens_per_s"] for r in results.values())

@@ -25,6 +25,8 @@ from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources, load_documents
 from core.errors import UserError
 from core.finetune import FinetuneConfig
+from core.finetune import export as finetune_export
+from core.finetune import train as finetune_train
 from core.jobs import Cancelled
 from core.workspace import Workspace
 
@@ -249,8 +251,8 @@ def test_a_full_disk_while_saving_keeps_earlier_artifacts_and_the_training(monke
     def disk_full(*args):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    real_save = finetune._save_weights
-    monkeypatch.setattr(finetune, "_save_weights", disk_full)
+    real_save = finetune_train._save_weights
+    monkeypatch.setattr(finetune_train, "_save_weights", disk_full)
     config = FinetuneConfig(base="tiny-gpt2", block_size=64, max_steps=3, seed=1)
     with pytest.raises(UserError, match="No space left on device. Free some disk space"):
         finetune.run(ws, corpus_id, config)
@@ -258,7 +260,7 @@ def test_a_full_disk_while_saving_keeps_earlier_artifacts_and_the_training(monke
     assert {p.name: p.read_bytes() for p in (ws.path(finetune.KIND, first.id) / "adapter").iterdir()} == before
     assert not list((ws.root / ".tmp").iterdir())
 
-    monkeypatch.setattr(finetune, "_save_weights", real_save)  # space freed: the rerun saves without training again
+    monkeypatch.setattr(finetune_train, "_save_weights", real_save)  # space freed: the rerun saves without training again
     ctx = Recorder()
     m = finetune.run(ws, corpus_id, config, ctx)
     assert m.metrics["resumed_from"] == 3 and not [r for r in ctx.rows if "train_loss" in r and r["step"] > 3]
@@ -305,7 +307,7 @@ def test_export_zip_holds_safetensors_a_readme_and_no_pickles(trained, method, w
 def test_smollm_readme_names_its_hub_original():
     from core.workspace import Manifest
 
-    readme = finetune._readme(Manifest("finetune", "x", "n", config={"base": models.SMOLLM_ID}), "adapter")
+    readme = finetune_export._readme(Manifest("finetune", "x", "n", config={"base": models.SMOLLM_ID}), "adapter")
     assert "HuggingFaceTB/SmolLM2-135M-Instruct" in readme and "GGUF" in readme
 
 

@@ -1,0 +1,207 @@
+"""The pre-flight estimate: steps, memory and time for a run, from shapes and a measured matmul rate."""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from core import models
+from core.errors import UserError
+from core.finetune.config import FinetuneConfig, _causal_spec, _check
+from core.finetune.data import _texts, _tokenizer, prepare_data
+from core.finetune.lora import _label, _lora_config, _lora_params
+from core.workspace import Workspace
+
+
+@dataclass(frozen=True)
+class Estimate:
+    params: int
+    trainable: int
+    steps: int
+    train_tokens: int  # tokens in the training blocks (one epoch)
+    memory_bytes: int
+    seconds: float
+    fits: bool
+    reason: str = ""  # when it does not fit: what to change
+
+    @property
+    def summary(self) -> str:
+        """e.g. '8 steps over 12,800 training tokens; 1.4 M of 134.5 M parameters trained; ~1.9 GB, ~3 min'."""
+        text = (f"{self.steps:,} steps over {self.train_tokens:,} training tokens; {_count(self.trainable)} of "
+                f"{_count(self.params)} parameters trained; ~{self.memory_bytes / 2**30:,.2f} GB, "
+                f"~{duration(self.seconds)}")
+        return text if self.fits else f"{text}. {self.reason}"
+
+    def __str__(self) -> str:
+        return self.summary
+
+
+def _meta_model(spec: models.ModelSpec, ws: Workspace):
+    """The model's shapes on the meta device: parameters and layers without memory or reading weights."""
+    import torch
+    from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig
+
+    if spec.base:  # a LoRA artifact trains on its merged base: same shapes
+        spec = models.resolve(spec.base, ws)
+    if spec.source == "tiny":
+        config = models._tiny_config(spec.kind)
+    elif spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID):
+        # SmolLM2-135M's config, so an estimate needs neither the 15 s conversion nor the 3 s GGUF read.
+        config = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
+                             num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
+                             tie_word_embeddings=True, rms_norm_eps=1e-5)
+    elif spec.source == "hub":
+        config = models._hub_config(spec.path)
+    else:
+        folder = ws.path("models", models.SMOLLM_ID) if spec.id == models.SMOLLM_ID else spec.path
+        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
+    with torch.device("meta"):
+        return AutoModelForCausalLM.from_config(config, trust_remote_code=False)
+
+
+def _max_positions(model) -> int | None:
+    config = model.config
+    return getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
+
+
+def _check_block(model, config: FinetuneConfig) -> None:
+    limit = _max_positions(model)
+    if limit and config.block_size > limit:
+        raise UserError(f"{_label(model)} reads at most {limit:,} tokens at once; choose a block size of {limit:,} or less.")
+
+
+def _steps(n_blocks: int, config: FinetuneConfig, world: int = 1) -> int:
+    """Optimizer steps, counted as the Trainer counts them."""
+    if config.max_steps > 0:
+        return config.max_steps
+    batches = math.ceil(n_blocks / (config.batch_size * world))
+    return max(1, math.ceil(config.epochs * max(1, batches // config.grad_accum)))
+
+
+_FLOPS: dict[str, float] = {}
+_EFFICIENCY = 0.6  # training reaches about this share of a bare matmul's FLOP/s (bench/finetune.py: 0.56–0.63, 2 EPYC cores)
+
+
+def _device_flops(device: str) -> float:
+    """Matmul FLOP/s of the device: the fastest of ~0.2 s of repeats (the least disturbed), once per process."""
+    if device not in _FLOPS:
+        import torch
+
+        dtype = torch.bfloat16 if device == "cuda" and torch.cuda.is_bf16_supported() else torch.float32
+        n, k, m = (4096, 4096, 4096) if device == "cuda" else (1024, 576, 1536)  # CPU: a SmolLM2 MLP on 8 × 128 tokens
+        a = torch.randn(n, k, device=device, dtype=dtype)
+        b = torch.randn(k, m, device=device, dtype=dtype)
+        a @ b  # warm-up
+        _sync(device)
+        best, start = float("inf"), time.perf_counter()
+        while time.perf_counter() - start < 0.2:
+            t0 = time.perf_counter()
+            a @ b
+            _sync(device)
+            best = min(best, time.perf_counter() - t0)
+        _FLOPS[device] = 2 * n * k * m / best
+    return _FLOPS[device]
+
+
+def _sync(device: str) -> None:
+    import torch
+
+    if device == "cuda":
+        torch.cuda.synchronize()
+
+
+def _available_memory(device: str) -> int:
+    if device == "cuda":
+        import torch
+
+        return int(torch.cuda.mem_get_info()[0])
+    try:
+        import psutil
+
+        return int(psutil.virtual_memory().available)
+    except ImportError:
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+        except OSError:
+            pass
+    return 8 * 2**30
+
+
+def _pick_device(device: str) -> str:
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: str = "auto") -> Estimate:
+    """Steps, memory and time of a run before it starts, in ~1 s: no weights are read.
+
+    Parameters are counted on the meta device; the corpus is tokenised for the step count.
+    Memory = fp32 weights + gradients and two AdamW states for the trained parameters +
+    activations (about 70 bytes × batch × block × layers × hidden, plus the attention scores and
+    the logits over the vocabulary). Time = (6 × params for full, 4 × for LoRA) × tokens seen,
+    plus the validation passes, over the device's measured matmul FLOP/s × 0.6. Settings or a
+    corpus that ``run`` would refuse raise the same UserError.
+
+    >>> preflight(ws, corpus_id, FinetuneConfig())   # SmolLM2, LoRA r8, on the Lee sample
+    Estimate(params=134515008, trainable=921600, steps=32, train_tokens=32768, memory_bytes=3.1e9, ..., fits=True)
+    """
+    _check(config)
+    device = _pick_device(device)
+    spec = _causal_spec(config.base, ws)
+    meta = _meta_model(spec, ws)
+    _check_block(meta, config)
+    params = sum(p.numel() for p in meta.parameters())
+    trainable = params if config.method == "full" else _lora_params(meta, _lora_config(meta, config))
+    data = prepare_data(_tokenizer(spec, ws), _texts(ws, corpus_id), config)
+    steps = _steps(len(data.train), config)
+    memory = _memory(meta, params, trainable, config)
+    tokens_seen = steps * config.batch_size * config.grad_accum * config.block_size
+    flops = (6 if config.method == "full" else 4) * params * tokens_seen + 5 * 2 * params * data.val_tokens
+    # plus what does not scale with the model: Trainer set-up and loading (~3 s), ~30 ms per step, and the
+    # one-time SmolLM2 conversion
+    setup = 3 + 0.03 * steps + (20 if spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID) else 0)
+    seconds = flops / (_device_flops(device) * _EFFICIENCY) + setup
+    free = _available_memory(device)
+    fits, reason = memory <= 0.9 * free, ""
+    if not fits:
+        reason = (f"This needs about {memory / 2**30:,.1f} GB but only {free / 2**30:,.1f} GB of {device.upper()} memory "
+                  f"is free. Choose a smaller batch size (now {config.batch_size}; gradient accumulation keeps the "
+                  f"effective batch) or block size (now {config.block_size})"
+                  + (", or LoRA instead of full fine-tuning." if config.method == "full" else "."))
+    return Estimate(params, trainable, steps, data.train_tokens, int(memory), round(seconds, 1), fits, reason)
+
+
+def _memory(meta, params: int, trainable: int, config: FinetuneConfig) -> int:
+    c = meta.config
+    hidden = getattr(c, "hidden_size", None) or getattr(c, "n_embd", 0)
+    layers = getattr(c, "num_hidden_layers", None) or getattr(c, "n_layer", 0)
+    heads = getattr(c, "num_attention_heads", None) or getattr(c, "n_head", 0)
+    tokens = config.batch_size * config.block_size
+    # fp32 weights; gradient + AdamW's two moments for what trains (LoRA's adapters are tiny)
+    weights = 4 * params + 12 * trainable
+    # Per layer, backward keeps ~70 bytes per token and hidden unit in fp32 (Korthikanti et al. 2022, doubled
+    # for fp32) plus the attention probabilities (block² per head, a few copies); then logits, their softmax
+    # and gradient over the whole vocabulary.
+    activations = layers * (70 * tokens * hidden + 12 * config.batch_size * heads * config.block_size ** 2)
+    logits = 12 * tokens * c.vocab_size
+    return int(1.1 * (weights + activations + logits))
+
+
+def _count(n: int) -> str:
+    return f"{n / 1e6:,.1f} M" if n >= 1e6 else f"{n:,}"
+
+
+def duration(seconds: float) -> str:
+    """Seconds as people say them: "45 s", "12 min", "1.5 h"."""
+    if seconds < 90:
+        return f"{seconds:,.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h"
