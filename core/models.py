@@ -530,26 +530,38 @@ def estimate_bytes(spec: ModelSpec, dtype: str) -> int:
 
 
 def _count_params(spec: ModelSpec) -> int:
-    """Build the model on the meta device: shapes without memory, so a 7 B model costs nothing."""
-    import torch
-    from transformers import AutoConfig
+    return sum(p.numel() for p in meta_model(spec).parameters())
 
-    if spec.base:  # merging a LoRA adapter adds no parameters
-        return _count_params(resolve(spec.base))
+
+def meta_model(spec: ModelSpec, ws: Workspace | None = None):
+    """The model built on the meta device: its shapes and layers without memory, so a 7 B model costs nothing.
+
+    A LoRA artifact has its base's shapes (merging adds no parameters). SmolLM2 before its
+    one-time conversion uses its known config, so asking needs neither the conversion nor the GGUF.
+    """
+    import torch
+    from transformers import AutoConfig, LlamaConfig
+
+    if spec.base:
+        spec = resolve(spec.base, ws)
     try:
         if spec.source == "tiny":
             config = _tiny_config(spec.kind)
+        elif spec.id == SMOLLM_ID:
+            converted = (ws or Workspace.from_env()).path("models", SMOLLM_ID)
+            config = AutoConfig.from_pretrained(converted) if (converted / "config.json").is_file() else LlamaConfig(
+                vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30, num_attention_heads=9,
+                num_key_value_heads=3, max_position_embeddings=8192, tie_word_embeddings=True, rms_norm_eps=1e-5)
         elif spec.source == "hub":
             config = _hub_config(spec.path)
         else:
             config = AutoConfig.from_pretrained(spec.path, trust_remote_code=False)
         with torch.device("meta"):
-            model = _auto_class(spec.kind).from_config(config, trust_remote_code=False)
+            return _auto_class(spec.kind).from_config(config, trust_remote_code=False)
     except UserError:
         raise
     except (ValueError, KeyError, OSError) as exc:
         raise UserError(f"transformers cannot build '{spec.label}': {str(exc).strip().splitlines()[0]}") from None
-    return sum(p.numel() for p in model.parameters())
 
 
 def _auto_class(kind: str):

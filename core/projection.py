@@ -62,7 +62,7 @@ import numpy as np
 
 from core.errors import UserError
 from core.jobs import NoJob
-from core.workspace import Manifest, Workspace
+from core.workspace import Manifest, Workspace, package_versions
 
 KIND = "map"
 METHODS = ("umap", "pca", "tsne")
@@ -791,20 +791,9 @@ def build_map(ws: Workspace, vectors_id: str, words: list[str], config: Projecti
                 "trust_mean": float(trust.mean()), "seconds": time.perf_counter() - start}
 
     name = f"{config.method.upper() if config.method != 'tsne' else 't-SNE'} {config.dims}-D · {len(words):,} words"
+    packages = ("scikit-learn", "umap-learn", "pynndescent", "numba") if config.method == "umap" else ("scikit-learn",)
     return ws.create(KIND, artifact_id, name=name, config={**config.to_dict(), "n_words": len(words)},
-                     parents=[vectors_id], write=write, versions=_versions(config))
-
-
-def _versions(config: ProjectionConfig) -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("scikit-learn", "umap-learn", "pynndescent", "numba") if config.method == "umap" else ("scikit-learn",):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            continue
-    return found
+                     parents=[vectors_id], write=write, versions=package_versions(*packages))
 
 
 def _save_npy(path: Path, array: np.ndarray) -> None:

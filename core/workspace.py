@@ -58,6 +58,19 @@ def canonical_json(value) -> str:
     return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
 
 
+def package_versions(*packages: str) -> dict[str, str]:
+    """The installed versions of ``packages`` (those not installed left out), for a manifest's ``versions``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    found = {}
+    for package in packages:
+        try:
+            found[package] = version(package)
+        except PackageNotFoundError:
+            continue
+    return found
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     """Write a file so that readers see the old content or the new, never half of it."""
     path.parent.mkdir(parents=True, exist_ok=True)

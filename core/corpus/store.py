@@ -18,7 +18,7 @@ from core.corpus.readers import Limits, ReadOptions, Source, read_sources
 from core.corpus.samples import SAMPLES, load_sample
 from core.jobs import NoJob
 from core.stats import compute_stats
-from core.workspace import Manifest, Workspace
+from core.workspace import Manifest, Workspace, package_versions
 
 KIND = "corpus"
 
@@ -77,7 +77,8 @@ def save_corpus(ws: Workspace, corpus: Corpus, artifact_id: str, config: dict, c
         np.save(folder / "doc_lengths.npy", stats.doc_lengths, allow_pickle=False)
         return stats.summary
 
-    return ws.create(KIND, artifact_id, name=corpus.name, config=config, write=write, versions=_versions())
+    return ws.create(KIND, artifact_id, name=corpus.name, config=config, write=write,
+                     versions=package_versions("charset-normalizer", "pypdf", "python-docx", "gensim"))
 
 
 def load_documents(ws: Workspace, artifact_id: str) -> list[Document]:
@@ -96,15 +97,3 @@ def load_stats(ws: Workspace, artifact_id: str) -> dict:
 
 def jsonl_path(ws: Workspace, artifact_id: str) -> Path:
     return ws.path(KIND, artifact_id) / "documents.jsonl"
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("charset-normalizer", "pypdf", "python-docx", "gensim"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            pass
-    return found

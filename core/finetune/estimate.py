@@ -38,29 +38,6 @@ class Estimate:
         return self.summary
 
 
-def _meta_model(spec: models.ModelSpec, ws: Workspace):
-    """The model's shapes on the meta device: parameters and layers without memory or reading weights."""
-    import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, LlamaConfig
-
-    if spec.base:  # a LoRA artifact trains on its merged base: same shapes
-        spec = models.resolve(spec.base, ws)
-    if spec.source == "tiny":
-        config = models._tiny_config(spec.kind)
-    elif spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID):
-        # SmolLM2-135M's config, so an estimate needs neither the 15 s conversion nor the 3 s GGUF read.
-        config = LlamaConfig(vocab_size=49152, hidden_size=576, intermediate_size=1536, num_hidden_layers=30,
-                             num_attention_heads=9, num_key_value_heads=3, max_position_embeddings=8192,
-                             tie_word_embeddings=True, rms_norm_eps=1e-5)
-    elif spec.source == "hub":
-        config = models._hub_config(spec.path)
-    else:
-        folder = ws.path("models", models.SMOLLM_ID) if spec.id == models.SMOLLM_ID else spec.path
-        config = AutoConfig.from_pretrained(folder, trust_remote_code=False)
-    with torch.device("meta"):
-        return AutoModelForCausalLM.from_config(config, trust_remote_code=False)
-
-
 def _max_positions(model) -> int | None:
     config = model.config
     return getattr(config, "n_positions", None) or getattr(config, "max_position_embeddings", None)
@@ -155,7 +132,7 @@ def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: 
     _check(config)
     device = _pick_device(device)
     spec = _causal_spec(config.base, ws)
-    meta = _meta_model(spec, ws)
+    meta = models.meta_model(spec, ws)
     _check_block(meta, config)
     params = sum(p.numel() for p in meta.parameters())
     trainable = params if config.method == "full" else _lora_params(meta, _lora_config(meta, config))

@@ -17,7 +17,7 @@ from core.finetune.data import _Blocks, _texts, prepare_data
 from core.finetune.estimate import _check_block, _pick_device, _steps, duration
 from core.finetune.lora import _lora_config
 from core.jobs import Cancelled, NoJob, SubProgress
-from core.workspace import Manifest, Workspace, atomic_write_text
+from core.workspace import Manifest, Workspace, atomic_write_text, package_versions
 
 
 def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, device: str = "auto") -> Manifest:
@@ -120,7 +120,7 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
             manifest = ws.create(KIND, artifact_id, name=f"{spec.label} + {corpus.name} ({size})",
                                  write=lambda folder: _save(folder, trainer.model, tokenizer, spec, ws, config, metrics),
                                  config={**config.to_dict(), "corpus": corpus_id}, parents=[corpus_id],
-                                 versions=_versions())
+                                 versions=package_versions("torch", "transformers", "peft", "accelerate"))
         shutil.rmtree(run_dir, ignore_errors=True)
         ctx.progress(1.0, f"Done: validation perplexity {metrics['val_ppl_before']:,.2f} → {metrics['val_ppl_after']:,.2f}")
     trainer.accelerator.wait_for_everyone()  # the other processes return the main one's artifact
@@ -316,15 +316,3 @@ def _base_folder(spec: models.ModelSpec, ws: Workspace) -> Path | None:
 def _portable_base(spec: models.ModelSpec) -> str:
     """Where others find the base: the Hub id for bundled and Hub models, the folder for local ones."""
     return HUB_IDS.get(spec.id) or (spec.path if spec.source in ("hub", "local") else spec.id)
-
-
-def _versions() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {}
-    for package in ("torch", "transformers", "peft", "accelerate"):
-        try:
-            found[package] = version(package)
-        except PackageNotFoundError:
-            pass
-    return found

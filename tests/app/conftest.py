@@ -1,3 +1,4 @@
+import time
 from pathlib import Path
 
 import pytest
@@ -23,4 +24,24 @@ def metric(at, label):
 def upload(at, *files):
     at.file_uploader(key="uploads").set_value(list(files)).run()
     assert not at.exception
+    return at
+
+
+def open_page(page: str) -> AppTest:
+    """The whole app on a fresh session, switched to ``page`` (e.g. "views/generate.py")."""
+    at = AppTest.from_file(str(APP), default_timeout=180).run()
+    at.switch_page(page).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def wait_until(at: AppTest, done, rounds: int = 400) -> AppTest:
+    """Rerun until ``done(at)``: AppTest runs no fragment timers, so job panels only move on reruns."""
+    for _ in range(rounds):
+        if done(at):
+            break
+        time.sleep(0.5)
+        at.run(timeout=30)
+    assert not at.exception, at.exception
+    assert done(at), [e.value for e in at.error]
     return at

@@ -1,35 +1,18 @@
 """The Generate page with the bundled SmolLM2: generate, look at the tokens, compare, perplexity, history."""
 
 import json
-import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from core import models
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
-
-
-def wait(at: AppTest, done, rounds: int = 240) -> AppTest:
-    """Rerun until ``done(at)``: AppTest runs no fragment timers, so job panels only move on reruns."""
-    for _ in range(rounds):
-        if done(at):
-            break
-        time.sleep(0.5)
-        at.run(timeout=30)
-    assert not at.exception, at.exception
-    assert done(at)
-    return at
+from tests.app.conftest import open_page, wait_until
 
 
-def open_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=180).run()
-    at.switch_page("views/generate.py").run()
-    assert not at.exception, at.exception
+def with_smollm() -> AppTest:
+    at = open_page("views/generate.py")
     if "gen_load" in [b.key for b in at.button]:  # SmolLM2 not in memory yet: load it (converted once) as a job
         at.button(key="gen_load").click().run()
-        wait(at, lambda a: "gen_go" in [b.key for b in a.button])
+        wait_until(at, lambda a: "gen_go" in [b.key for b in a.button])
     return at
 
 
@@ -38,11 +21,11 @@ def generate(at: AppTest, prompt: str, tokens: int = 8) -> AppTest:
     at.number_input(key="gen_max_new_tokens").set_value(tokens).run()
     at.text_area(key="gen_prompt").set_value(prompt).run()
     at.button(key="gen_go").click().run()
-    return wait(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
+    return wait_until(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
 
 
 def test_greedy_generation_shows_tokens_chart_and_history():
-    at = generate(open_page(), "Name three colours.")
+    at = generate(with_smollm(), "Name three colours.")
     g = at.session_state.gen_last
     assert g.finish in ("length", "eos") and 1 <= len(g.tokens) <= 8 and g.config.strategy == "greedy"
     assert g.text and g.text in at.code[0].value
@@ -56,7 +39,7 @@ def test_greedy_generation_shows_tokens_chart_and_history():
 
 
 def test_the_same_seed_gives_the_same_text_and_markup_stays_text():
-    at = open_page()
+    at = with_smollm()
     prompt = "<b>bold</b> <script>alert(1)</script> :red[x] $y$"
     at.segmented_control(key="gen_preset").set_value("balanced").run()
     at.number_input(key="gen_max_new_tokens").set_value(6).run()
@@ -64,14 +47,14 @@ def test_the_same_seed_gives_the_same_text_and_markup_stays_text():
     texts = []
     for _ in range(2):
         at.button(key="gen_go").click().run()
-        wait(at, lambda a: "gen_job" not in a.session_state and len(a.session_state.gen_history) > len(texts))
+        wait_until(at, lambda a: "gen_job" not in a.session_state and len(a.session_state.gen_history) > len(texts))
         texts.append(at.session_state.gen_last.text)
     assert texts[0] == texts[1]
     assert "<script>" not in at.get("html")[0].proto.body
 
 
 def test_empty_prompt_is_explained_and_nothing_runs():
-    at = open_page()
+    at = with_smollm()
     at.text_area(key="gen_prompt").set_value("   ").run()
     at.button(key="gen_go").click().run()
     assert at.error and "prompt" in at.error[0].value.lower()
@@ -79,35 +62,35 @@ def test_empty_prompt_is_explained_and_nothing_runs():
 
 
 def test_perplexity_of_a_typed_text():
-    at = open_page()
+    at = with_smollm()
     at.text_area(key="ppl_text").set_value("The cat sat on the mat. The cat sat on the mat.").run()
     at.button(key="ppl_go").click().run()
-    wait(at, lambda a: "ppl_last" in a.session_state)
+    wait_until(at, lambda a: "ppl_last" in a.session_state)
     _, p = at.session_state.ppl_last
     assert p.perplexity > 1 and len(p.surprisal) == len(p.ids)
     assert any(m.label == "Perplexity" for m in at.metric)
 
 
 def test_compare_two_settings_side_by_side():
-    at = open_page()
+    at = with_smollm()
     assert models.SMOLLM_ID in at.selectbox(key="gen_b_model").value
     at.segmented_control(key="gen_preset").set_value("precise").run()
     at.number_input(key="gen_max_new_tokens").set_value(5).run()
     at.segmented_control(key="gen_b_preset").set_value("creative").run()
     at.number_input(key="gen_b_max_new_tokens").set_value(5).run()
     at.button(key="gen_cmp_go").click().run()
-    wait(at, lambda a: len(a.session_state.get("gen_cmp_last", [])) == 2)
+    wait_until(at, lambda a: len(a.session_state.get("gen_cmp_last", [])) == 2)
     a, b = at.session_state.gen_cmp_last
     assert a.config.strategy == "greedy" and b.config.strategy == "sample"
 
 
 def test_a_second_session_waits_for_the_model_then_finishes():
-    at = open_page()
+    at = with_smollm()
     m = models.load(models.SMOLLM_ID)  # the page's model, from the shared cache
     at.number_input(key="gen_max_new_tokens").set_value(4).run()
     with m.lock:  # another session is generating with it
         at.button(key="gen_go").click().run()
         at.run()
         assert any("another session is using" in c.value for c in at.caption)
-    wait(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
+    wait_until(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
     assert at.session_state.gen_last.tokens

@@ -1,5 +1,3 @@
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
 from core import projection
@@ -10,8 +8,7 @@ from core.embeddings.train import train_vectors
 from core.preprocess import PipelineConfig
 from core.tokens import build_tokens
 from core.workspace import Workspace
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
+from tests.app.conftest import open_page
 
 
 def model(sample: str = "lee", **config) -> Workspace:
@@ -24,12 +21,6 @@ def model(sample: str = "lee", **config) -> Workspace:
     ws.set_state("active_vectors", vectors.id)
     return ws
 
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=180).run()
-    at.switch_page("views/map.py").run()
-    assert not at.exception, at.exception
-    return at
 
 
 def wait_for(at: AppTest, done, rounds: int = 60) -> None:
@@ -45,13 +36,13 @@ def charts(at: AppTest) -> list:
 
 
 def test_without_vectors_the_page_points_to_embeddings():
-    at = open_page()
+    at = open_page("views/map.py")
     assert "Embeddings page" in at.info[0].value
 
 
 def test_draw_search_and_recolour_a_map():
     ws = model()
-    at = open_page()
+    at = open_page("views/map.py")
     at.number_input(key="map_top").set_value(300).run()
     at.selectbox(key="map_method").set_value("pca").run()
     at.button(key="map_job_go").click().run()
@@ -78,7 +69,7 @@ def test_draw_search_and_recolour_a_map():
 
 def test_too_few_words_show_a_table_instead():
     model()
-    at = open_page()
+    at = open_page("views/map.py")
     at.radio(key="map_mode").set_value("list").run()
     at.text_area(key="map_list").set_value("police government").run()
     assert not at.exception
@@ -88,7 +79,7 @@ def test_too_few_words_show_a_table_instead():
 
 def test_document_map_coloured_by_label():
     ws = model("polarity", min_count=2)
-    at = open_page()
+    at = open_page("views/map.py")
     at.selectbox(key="doc_method").set_value("pca").run()
     at.button(key="docmap_job_go").click().run()
     wait_for(at, lambda: ws.list(DOCMAP))
