@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import streamlit as st
 
 from core import finetune, generation, memorisation, models, plots
 from core.corpus.store import load_documents
 from core.jobs import DONE, SubProgress
+from core.workspace import Workspace
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 
@@ -48,7 +51,7 @@ def before_after(ws, manifest) -> None:
     """The base and the fine-tuned model on the same prompts, memorisation flagged, and the per-token gains."""
     corpus_id = manifest.parents[0]
     config = finetune.FinetuneConfig.from_dict({k: v for k, v in manifest.config.items() if k != "corpus"})
-    held_out = finetune.validation_texts(ws, corpus_id, config)
+    held_out = _held_out(str(ws.root), corpus_id, json.dumps(config.to_dict(), sort_keys=True))
     default = "\n".join(" ".join(t.split()[:8]) for t in held_out[:3])
     prompts = st.text_area("Prompts (one per line; continued as plain text)", default, key="ft_prompts")
     tokens = st.slider("New tokens per prompt", 10, 200, 40, key="ft_new_tokens")
@@ -86,6 +89,13 @@ def before_after(ws, manifest) -> None:
                                "p before": (2.0 ** -base_p.surprisal[order]).round(4),
                                "p after": (2.0 ** -tuned_p.surprisal[order]).round(4),
                                "bits gained": gain[order].round(2)}), hide_index=True)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def _held_out(root: str, corpus_id: str, config_json: str) -> list[str]:
+    """The run's validation documents: re-splitting tokenises the whole corpus, so once per run, not per rerun."""
+    config = finetune.FinetuneConfig.from_dict(json.loads(config_json))
+    return finetune.validation_texts(Workspace(root), corpus_id, config)
 
 
 def _compare(ws, manifest, config, prompts, held_out, tokens, ctx) -> dict:

@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import generation, plots
 from core.jobs import DONE, REGISTRY
+from ui.jobs import finished_job
 from ui.safe import md
 
 POLL_SECONDS = 0.25  # fast enough to read as streaming, slow enough not to rerun the fragment per token
@@ -52,13 +53,9 @@ def start(state_key: str, runs: list[tuple]) -> None:
 
 def poll(state_key: str, labels: list[str]) -> list[generation.Generation] | None:
     """While this session's job runs: the streaming panel (None). Once it ends: its results, handed back once."""
-    job = REGISTRY.get(st.session_state.get(state_key))
+    job = finished_job(state_key, panel=lambda running: _live(running, labels))
     if job is None:
         return None
-    if not job.is_finished:
-        _live(job, labels)
-        return None
-    del st.session_state[state_key]
     if job.status != DONE:
         st.error(md(job.error or "The generation was cancelled."))
         return None
@@ -74,8 +71,7 @@ def _live(job, labels: list[str]) -> None:
         if current is None or current.is_finished:
             st.rerun()
         texts = current.partial or []
-        if current.message.startswith("Waiting"):
-            st.caption(md(current.message))
+        st.caption(md(current.message or current.title))  # "Generating with …", or waiting for another session
         for column, label, text in zip(st.columns(len(labels)), labels, texts + [""] * len(labels), strict=False):
             column.caption(md(label))
             column.code(text + "▌", language=None, wrap_lines=True)

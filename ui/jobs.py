@@ -63,13 +63,13 @@ def running(state_key: str) -> bool:
     return job is not None and not job.is_finished
 
 
-def finished_job(state_key: str) -> Job | None:
-    """This session's job under ``state_key``: panel while it runs, handed back once when done."""
+def finished_job(state_key: str, panel=job_panel) -> Job | None:
+    """This session's job under ``state_key``: ``panel(job)`` while it runs, handed back once when done."""
     job = REGISTRY.get(st.session_state.get(state_key))
     if job is None:
         return None
     if not job.is_finished:
-        job_panel(job)
+        panel(job)
         return None
     del st.session_state[state_key]
     return job
