@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.embeddings.config import PRESETS, EmbeddingConfig
+from core.embeddings.defaults import auto_settings
 
 KEY = "emb_"  # widget keys are KEY + the config field name
 ALGORITHMS = {
@@ -15,22 +16,31 @@ ALGORITHMS = {
 }
 
 
-def _apply(config: EmbeddingConfig) -> None:
+def apply_config(config: EmbeddingConfig) -> None:
+    """Put ``config`` into the form (call before its widgets are drawn, e.g. from a callback)."""
     for name, value in config.to_dict().items():
         st.session_state[KEY + name] = value
+    st.session_state["emb_config"] = config.to_dict()
 
 
-def embedding_form() -> EmbeddingConfig:
+def _auto(n_tokens: int) -> None:
+    apply_config(auto_settings(PRESETS[st.session_state[KEY + "choice"]], n_tokens)[0])
+
+
+def embedding_form(n_tokens: int, tokens_id: str) -> EmbeddingConfig:
+    """The form, starting from settings chosen for ``n_tokens`` (see core.embeddings.defaults)."""
     if KEY + "vector_size" not in st.session_state:
         # Widget values are forgotten when the user visits another page; keep the last config.
         saved = st.session_state.get("emb_config")
-        _apply(EmbeddingConfig.from_dict(saved) if saved else PRESETS["CBOW"])
+        apply_config(EmbeddingConfig.from_dict(saved) if saved else PRESETS["CBOW"])
         st.session_state[KEY + "choice"] = st.session_state.get("emb_choice_saved", "CBOW")
+    if st.session_state.get("emb_auto_for") != tokens_id:
+        # New tokens (or a first visit): start from what suits their size.
+        st.session_state["emb_auto_for"] = tokens_id
+        _auto(n_tokens)
 
-    def preset() -> None:
-        _apply(PRESETS[st.session_state[KEY + "choice"]])
-
-    choice = st.radio("Algorithm", list(ALGORITHMS), horizontal=True, key=KEY + "choice", on_change=preset)
+    choice = st.radio("Algorithm", list(ALGORITHMS), horizontal=True, key=KEY + "choice", on_change=_auto,
+                      args=(n_tokens,))
     st.caption(ALGORITHMS[choice])
     st.session_state["emb_choice_saved"] = choice
     algorithm = PRESETS[choice].algorithm
@@ -69,4 +79,10 @@ def embedding_form() -> EmbeddingConfig:
         config = EmbeddingConfig(**base, sg=PRESETS[choice].sg, negative=int(negative), hs=bool(hs), sample=float(sample),
                                  learning_rate=float(lr), min_learning_rate=float(min_lr), **extra)
     st.session_state["emb_config"] = config.to_dict()
+    auto, why = auto_settings(PRESETS[choice], n_tokens)
+    if (auto.epochs, auto.min_count, auto.x_max) == (config.epochs, config.min_count, config.x_max):
+        st.caption(why)
+    else:
+        st.caption(f"Changed from the automatic settings ({why.removeprefix('auto: ')})")
+        st.button("Back to the automatic settings", key=KEY + "reset_auto", on_click=_auto, args=(n_tokens,))
     return config

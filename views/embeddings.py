@@ -7,7 +7,7 @@ from core import plots
 from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_id
 from core.embeddings.train import train_vectors
 from core.jobs import DONE
-from ui import cached, vector_io, vector_query
+from ui import cached, vector_io, vector_query, verdict
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -41,7 +41,7 @@ with train:
     else:
         form, result = st.columns([3, 2], gap="large")
         with form:
-            config = embedding_form()
+            config = embedding_form(ws.manifest("tokens", tid).metrics.get("tokens_after", 0), tid)
             job = finished_job("emb_job")
             if job is not None and job.status == DONE:
                 set_active_vectors(job.result.id)
@@ -66,6 +66,7 @@ with train:
                 a.metric("Words", f"{m.metrics.get('words', 0):,}")
                 b.metric("Dimensions", m.metrics.get("dim", 0))
                 c.metric("Seconds", m.metrics.get("seconds", "—"))
+                verdict.show(m, key="emb_train_verdict")
                 curve = load_details(ws, vid)["curve"]
                 if any(p.get("loss") is not None for p in curve):
                     st.plotly_chart(plots.training_curve(curve), key="emb_curve")
@@ -78,7 +79,8 @@ with board:
     if not models:
         st.info("No models yet: train one, or import pretrained vectors.")
     else:
-        rows = [{"model": m.name, "words": m.metrics.get("words"), "dim": m.metrics.get("dim"),
+        rows = [{"model": m.name, "verdict": verdict.label(verdict.quality(m)), "words": m.metrics.get("words"),
+                 "dim": m.metrics.get("dim"),
                  "seconds": m.metrics.get("seconds"), "WordSim-353 ρ": m.metrics.get("wordsim353"),
                  "SimLex-999 ρ": m.metrics.get("simlex999"), "analogies": m.metrics.get("analogy_accuracy"),
                  "analogy coverage": m.metrics.get("analogy_coverage"), "id": m.id} for m in models.values()]
@@ -89,6 +91,8 @@ with board:
                                     "SimLex-999 ρ": st.column_config.NumberColumn(format="%.3f")})
         st.caption("ρ = Spearman correlation with human similarity judgements, on the pairs both words of which the "
                    "model knows. Coverage = share of the 19,544 Google analogy questions this vocabulary can answer.")
+        st.caption("Verdict: whether the space itself can be trusted — words spread out and neighbours that stand "
+                   "out from random words. A collapsed model scores something on the benchmarks all the same.")
         vector_query.benchmark_details(load_details(ws, vid)["scores"], cached.vectors(vid))
         confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
         if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
@@ -101,6 +105,8 @@ with query:
     if vid is None:
         st.info("Train or import a model first.")
     else:
+        if verdict.quality(models[vid])["verdict"] != "good":
+            verdict.show(models[vid], key="emb_query_verdict")
         vector_query.query_panel(cached.vectors(vid))
 
 with compare:

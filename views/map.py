@@ -1,15 +1,15 @@
 """Map: the whole vocabulary (or the documents) on an interactive 2-D/3-D UMAP, PCA or t-SNE map."""
 
-import numpy as np
 import streamlit as st
 
 from core import projection
 from core.docmap import build_doc_map, doc_map_id, load_doc_map
+from core.embeddings.quality import map_verdict
 from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure
-from ui import cached, map_view
+from ui import cached, map_view, verdict
 from ui.jobs import finished_job, start_job
 from ui.map_controls import projection_form, word_choice
 from ui.safe import md
@@ -23,7 +23,10 @@ if vid is None:
     st.page_link("views/embeddings.py", label="Go to the Embeddings page", icon=":material/arrow_forward:")
     st.stop()
 kv = cached.vectors(vid)
-st.caption(md(f"Model: {ws.manifest('vectors', vid).name} · {len(kv):,} words · {kv.vector_size} dimensions"))
+vectors_manifest = ws.manifest("vectors", vid)
+st.caption(md(f"Model: {vectors_manifest.name} · {len(kv):,} words · {kv.vector_size} dimensions"))
+if verdict.quality(vectors_manifest)["verdict"] != "good":
+    verdict.show(vectors_manifest, key="map_verdict", go_to_embeddings=True)
 
 
 def draw(state_key: str, title: str, work) -> None:
@@ -64,10 +67,10 @@ with words_tab:
                 axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}")
                              for i, (n, v) in enumerate(zip("ABCD", ("man", "woman", "bad", "good"), strict=True)))
                 use_axes = cols[4].toggle("Use these axes", key="map_use_axes")
+            level, sentence = map_verdict(data.trust, data.config.trust_k)
+            (st.warning if level == "low" else st.caption)(sentence)
             try:
                 fig, coords = map_view.word_map(data, vid, mid, settings, key="map", axes=axes if use_axes else None)
-                st.caption(f"Mean trust {float(np.mean(data.trust)):.2f}: on average that share of each word's "
-                           f"{data.config.trust_k} nearest neighbours in the vector space are its neighbours on the map too.")
                 map_view.exports(fig, data.words, coords, data.counts, data.trust, "map")
             except UserError as exc:
                 st.error(md(exc))

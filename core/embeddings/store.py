@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gensim.models import KeyedVectors
 
-from core.embeddings import evaluate
+from core.embeddings import evaluate, quality
 from core.embeddings.config import EmbeddingConfig
 from core.embeddings.vector_files import import_vectors
 from core.embeddings.vectors import load_kv, save_kv
@@ -29,8 +29,9 @@ def vectors_id(tokens_id: str, config: EmbeddingConfig) -> str:
     return Workspace.artifact_id(KIND, config.relevant(), parents=[tokens_id])
 
 
-def write_vectors(folder: Path, kv: KeyedVectors, curve: list[dict], ctx) -> dict:
-    """Save vectors + curve + benchmark scores into an artifact folder; return headline metrics."""
+def write_vectors(folder: Path, kv: KeyedVectors, curve: list[dict], ctx, *, epochs: int | None = None) -> dict:
+    """Save vectors + curve + benchmark scores into an artifact folder; return headline metrics
+    (with the quality verdict; ``epochs`` is None for imported vectors)."""
     ctx.progress(0.97, "Evaluating on the word-similarity and analogy benchmarks")
     scores = evaluate.evaluate_all(kv)
     save_kv(kv, folder)
@@ -39,11 +40,21 @@ def write_vectors(folder: Path, kv: KeyedVectors, curve: list[dict], ctx) -> dic
     return {"words": len(kv), "dim": kv.vector_size,
             "analogy_accuracy": google.get("accuracy"), "analogy_coverage": google.get("coverage"),
             "wordsim353": scores.get("wordsim353", {}).get("spearman"),
-            "simlex999": scores.get("simlex999", {}).get("spearman")}
+            "simlex999": scores.get("simlex999", {}).get("spearman"),
+            "quality": quality.assess(kv, epochs=epochs, scores=scores)}
 
 
 def load_vectors(ws: Workspace, artifact_id: str) -> KeyedVectors:
     return load_kv(ws.path(KIND, artifact_id))
+
+
+def quality_of(ws: Workspace, manifest: Manifest) -> dict:
+    """The stored verdict, or one measured now for a model made before verdicts existed."""
+    stored = manifest.metrics.get("quality")
+    if stored:
+        return stored
+    return quality.assess(load_vectors(ws, manifest.id), epochs=manifest.config.get("epochs"),
+                          scores=load_details(ws, manifest.id)["scores"])
 
 
 def load_details(ws: Workspace, artifact_id: str) -> dict:

@@ -56,7 +56,7 @@ def train_vectors(ws: Workspace, tokens_id: str, config: EmbeddingConfig, ctx=No
         else:
             kv, curve = _train_gensim(path, n_tokens, config, ctx)
         seconds = time.perf_counter() - start
-        metrics = write_vectors(folder, kv, curve, ctx)
+        metrics = write_vectors(folder, kv, curve, ctx, epochs=config.epochs)
         return {**metrics, "seconds": round(seconds, 2), "tokens": n_tokens,
                 "words_per_s": round(n_tokens * config.epochs / max(seconds, 1e-9)),
                 "final_loss": curve[-1].get("loss") if curve else None}

@@ -135,3 +135,37 @@ def test_own_benchmark_file_and_delete():
     at.button(key="emb_delete").click().run()
     assert ws.list(KIND) == [] and not at.exception
     assert any("No models yet" in i.value for i in at.info)
+
+
+def test_form_starts_from_size_aware_settings_and_says_why():
+    lee_tokens()
+    at = open_page()
+    assert at.number_input(key="emb_epochs").value == 30
+    assert any("auto: 30 epochs, min count 5 for 60,005 tokens" in c.value for c in at.caption)
+    at.radio(key="emb_choice").set_value("Skip-gram").run()
+    assert at.number_input(key="emb_epochs").value == 20
+    at.number_input(key="emb_epochs").set_value(7).run()
+    assert any("Changed from the automatic settings" in c.value for c in at.caption)
+    at.button(key="emb_reset_auto").click().run()
+    assert at.number_input(key="emb_epochs").value == 20
+
+
+def test_a_collapsed_model_says_so_and_one_click_trains_it_again():
+    ws, tid = lee_tokens()
+    collapsed = train_vectors(ws, tid, EmbeddingConfig(epochs=5))
+    ws.set_state("active_vectors", collapsed.id)
+    at = open_page()
+    assert any("Collapsed vectors" in e.value for e in at.error)
+    board = next(d.value for d in at.dataframe if "WordSim-353 ρ" in d.value.columns)
+    assert "collapsed" in board["verdict"].iloc[0]
+    at.button(key="emb_train_verdict_fix").click().run()
+    for _ in range(60):
+        if len(ws.list(KIND)) == 2:
+            break
+        at.run(timeout=5)
+    at.run()
+    assert not at.exception, at.exception
+    retrained = next(m for m in ws.list(KIND) if m.id != collapsed.id)
+    assert retrained.config["epochs"] == 30 and retrained.metrics["quality"]["verdict"] == "good"
+    assert ws.get_state("active_vectors") == retrained.id
+    assert any("Good vectors" in s.value for s in at.success)
