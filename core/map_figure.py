@@ -147,3 +147,20 @@ def selected_rows(event, fig: go.Figure | None = None) -> list[int]:
         elif isinstance(custom, int | float):
             rows.append(int(custom))
     return sorted(set(rows))
+
+
+def cluster_names(words: list[str], counts: np.ndarray, labels, n: int = 3, keep=lambda w: True) -> list[str]:
+    """Name each cluster by its ``n`` most frequent words that pass ``keep`` ("police · gunmen · tanks"),
+    so a legend says what a colour is about; -1 is HDBSCAN's noise. Returns one name per point."""
+    labels = np.asarray(labels)
+    counts = np.asarray(counts)
+    names = {}
+    for label in np.unique(labels):
+        if label < 0:
+            names[label] = "noise"
+            continue
+        rows = np.flatnonzero(labels == label)
+        rows = rows[np.argsort(-counts[rows], kind="stable")]
+        top = [words[i] for i in rows if keep(words[i])][:n] or [words[i] for i in rows[:n]]
+        names[label] = f"{label}: " + " · ".join(top)
+    return [names[v] for v in labels]

@@ -11,7 +11,7 @@ import streamlit as st
 
 from core import projection
 from core.errors import UserError
-from core.map_figure import Colour, map_figure, selected_rows
+from core.map_figure import Colour, cluster_names, map_figure, selected_rows
 from core.stats import is_content_word
 from ui import cached
 from ui.safe import md
@@ -76,7 +76,7 @@ def _colour(settings: dict, vid: str, words: list[str], counts: np.ndarray, trus
     kind = settings["colour"]
     if kind == "cluster":
         labels = _clusters(vid, tuple(words), settings["method"], settings["k"], seed)
-        return Colour("cluster", ["noise" if v < 0 else f"cluster {v}" for v in labels], categorical=True)
+        return Colour("cluster", cluster_names(words, counts, labels, keep=is_content_word), categorical=True)
     if kind == "frequency":
         return Colour("log10 count", np.log10(np.maximum(counts, 1)))
     if kind == "trust":

@@ -7,7 +7,7 @@ from core import plots
 from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_id
 from core.embeddings.train import train_vectors
 from core.jobs import DONE
-from ui import cached, vector_io, vector_query, verdict
+from ui import cached, demo, vector_io, vector_query, verdict
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -38,6 +38,8 @@ with train:
         st.info("Word vectors are trained on a preprocessed corpus: run a pipeline on the Preprocess page first, "
                 "or import pretrained vectors under Import & export.")
         st.page_link("views/preprocess.py", label="Go to the Preprocess page", icon=":material/arrow_forward:")
+        st.caption("Or see a finished example first:")
+        demo.offer(key="emb_demo", primary=False)
     else:
         form, result = st.columns([3, 2], gap="large")
         with form:

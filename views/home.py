@@ -3,6 +3,7 @@
 import streamlit as st
 
 from core.corpus.store import KIND
+from ui import demo
 from ui.state import workspace
 
 st.title("Corpus Lab")
@@ -13,7 +14,14 @@ st.markdown(
 corpora = workspace().list(KIND)
 if corpora:
     st.success(f"{len(corpora)} corpus artifact(s) in the workspace.")
-st.page_link("views/corpus.py", label="Start with a corpus", icon=":material/arrow_forward:")
+left, right = st.columns(2)
+with left:
+    st.markdown("**New here?** See what Corpus Lab finds in a real corpus: one click runs a news sample through "
+                "every step up to its word map.")
+    demo.offer(key="home_demo")
+with right:
+    st.markdown("**Have a corpus?** Upload files, paste text or pick a bundled sample, then go step by step.")
+    st.page_link("views/corpus.py", label="Start with a corpus", icon=":material/arrow_forward:")
 
 st.subheader("The tour")
 st.markdown(

@@ -9,18 +9,21 @@ from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure
-from ui import cached, map_view, verdict
+from ui import cached, demo, map_view, verdict
 from ui.jobs import finished_job, start_job
 from ui.map_controls import projection_form, word_choice
 from ui.safe import md
-from ui.state import active_corpus_id, active_vectors_id, workspace
+from ui.state import active_corpus_id, active_vectors_id, show_flash, workspace
 
 st.title("Map")
 ws = workspace()
+show_flash()
 vid = active_vectors_id()
 if vid is None:
     st.info("The map shows word vectors: train or import a model on the Embeddings page first.")
     st.page_link("views/embeddings.py", label="Go to the Embeddings page", icon=":material/arrow_forward:")
+    st.caption("Or see a finished example first:")
+    demo.offer(key="map_demo", primary=False)
     st.stop()
 kv = cached.vectors(vid)
 vectors_manifest = ws.manifest("vectors", vid)

@@ -9,7 +9,7 @@ from core.errors import UserError
 from core.jobs import DONE
 from core.preprocess import Pipeline, PipelineConfig, compare_normalisers, detect_language
 from core.tokens import KIND, build_tokens, load_report, tokens_id
-from ui import cached
+from ui import cached, demo
 from ui.jobs import finished_job, start_job
 from ui.pipeline_form import pipeline_form
 from ui.safe import md
@@ -36,6 +36,8 @@ cid = active_corpus_id()
 if cid is None:
     st.info("Bring a corpus in first.")
     st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
+    st.caption("Or see a finished example first:")
+    demo.offer(key="pre_demo", primary=False)
     st.stop()
 ws = workspace()
 docs = cached.documents(cid)

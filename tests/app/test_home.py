@@ -46,3 +46,25 @@ def test_sidebar_names_the_active_tokens_artifact():
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert f"Tokens: {tokens.metrics['tokens_after']:,} after preprocessing" in " ".join(
         c.value.replace("\\", "") for c in at.sidebar.caption)
+
+
+def test_show_me_on_a_sample_ends_on_a_map_with_named_clusters():
+    import time
+
+    from core.workspace import Workspace
+
+    ws = Workspace.from_env()
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.button(key="home_demo").click().run()
+    for _ in range(240):  # AppTest runs no fragment timers: rerun until the tour has opened the map
+        if at.title and at.title[0].value == "Map":
+            break
+        time.sleep(0.5)
+        at.run(timeout=60)
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Map"
+    assert any("Lee news sample" in s.value for s in at.success)
+    vectors = ws.list("vectors")[0]
+    assert vectors.metrics["quality"]["verdict"] == "good" and vectors.config["epochs"] == 30
+    assert any("nearest neighbours in the model" in c.value for c in at.caption)  # the map's verdict
+    assert ws.get_state("active_vectors") == vectors.id

@@ -76,11 +76,12 @@ def test_auto_epochs_fall_with_corpus_size_and_match_the_sweep():
 
 
 def test_map_verdict_levels():
-    assert map_verdict(np.full(100, 0.7), 10)[0] == "good"
-    level, sentence = map_verdict(np.r_[np.full(50, 0.6), np.full(50, 0.2)], 10)
-    assert level == "fair" and "40%" in sentence and "50%" in sentence
-    level, sentence = map_verdict(np.full(100, 0.1), 10)
-    assert level == "low" and "10%" in sentence
+    level, sentence = map_verdict(np.full(1001, 0.3), 10)
+    assert level == "good" and "30%" in sentence and "1.0%" in sentence  # chance: 10 of 1,000 others
+    level, sentence = map_verdict(np.r_[np.full(50, 0.26), np.full(50, 0.04)], 10)
+    assert level == "fair" and "15%" in sentence and "50% of the words" in sentence
+    level, sentence = map_verdict(np.full(100, 0.05), 10)
+    assert level == "low" and "5%" in sentence
 
 
 @pytest.fixture(scope="module")
