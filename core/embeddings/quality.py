@@ -90,7 +90,7 @@ def _verdict(q: dict, epochs: int | None) -> dict:
     if cos >= COLLAPSED_COSINE or gap < COLLAPSED_GAP:
         return {"verdict": "collapsed", "fix_epochs": fix,
                 "reason": f"Every word points almost the same way (random pairs have cosine {cos:.2f}, nearest neighbours "
-                          f"only {gap:.2f} closer), so neighbours, analogies and the map mean nothing."
+                          f"only {gap:.3f} closer), so neighbours, analogies and the map mean nothing."
                           + (f" The model saw too little text: train again with {fix} epochs." if fix else "")}
     problems = []
     if cos >= WEAK_COSINE:
