@@ -7,6 +7,8 @@ from collections.abc import Sequence
 import numpy as np
 import plotly.graph_objects as go
 
+from core.errors import UserError
+
 
 def top_words_bar(words: Sequence[tuple[str, int]], title: str) -> go.Figure:
     """Horizontal bars, most frequent at the top."""
@@ -108,20 +110,31 @@ def attention_heatmap(rows: Sequence[str], cols: Sequence[str], matrix: np.ndarr
     return fig
 
 
-def attention_grid(weights: np.ndarray, max_cells: int = 300) -> go.Figure:
-    """The model view: every layer (rows) × head (columns) as a small heatmap, bertviz-style."""
+GRID_CELLS = 300  # small heatmaps one browser draws without stalling; a 0.5 B model has 24 × 14 = 336
+
+
+def grid_layers(layers: int, heads: int, max_cells: int = GRID_CELLS) -> int:
+    """How many layers of ``heads`` heads fit in one grid (at least 1)."""
+    return max(1, min(layers, max_cells // max(heads, 1)))
+
+
+def attention_grid(weights: np.ndarray, first_layer: int = 0, max_cells: int = GRID_CELLS) -> go.Figure:
+    """The model view: layers (rows) × heads (columns) as small heatmaps, bertviz-style, from
+    ``first_layer`` on, as many layers as fit in ``max_cells`` heatmaps."""
     from plotly.subplots import make_subplots
 
-    layers, heads = weights.shape[:2]
-    if layers * heads > max_cells:
-        raise ValueError(f"{layers} × {heads} heads is more than {max_cells} small heatmaps")
+    total, heads = weights.shape[:2]
+    if not 0 <= first_layer < total:
+        raise UserError(f"Layer {first_layer} does not exist: this model has layers 0 to {total - 1}.")
+    shown = range(first_layer, min(total, first_layer + grid_layers(total, heads, max_cells)))
+    layers = len(shown)
     fig = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.004, vertical_spacing=0.004,
-                        row_titles=[f"L{i}" for i in range(layers)], column_titles=[f"H{j}" for j in range(heads)])
-    for i in range(layers):
+                        row_titles=[f"L{i}" for i in shown], column_titles=[f"H{j}" for j in range(heads)])
+    for row, i in enumerate(shown):
         for j in range(heads):
             fig.add_trace(go.Heatmap(z=weights[i, j], colorscale="Blues", zmin=0, zmax=1, showscale=False,
                                      hovertemplate=f"layer {i}, head {j}: %{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>"),
-                          row=i + 1, col=j + 1)
+                          row=row + 1, col=j + 1)
     fig.update_xaxes(showticklabels=False)
     fig.update_yaxes(showticklabels=False, autorange="reversed")
     fig.update_layout(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=30, b=10),

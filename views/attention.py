@@ -63,7 +63,12 @@ with grid:
     if len(shown.tokens) > 60:
         st.info("The grid of every head is drawn for texts up to 60 tokens; shorten the text to see it.")
     else:
-        st.plotly_chart(plots.attention_grid(shown.weights), key="att_grid")
+        per = plots.grid_layers(layers, heads)
+        first = 0
+        if per < layers:  # too many heads for one grid: show a window of layers
+            first = st.slider(f"Layers shown ({per} at a time)", 0, layers - per, 0, key="att_grid_first",
+                              help=f"{layers} layers × {heads} heads is more small heatmaps than a browser draws quickly.")
+        st.plotly_chart(plots.attention_grid(shown.weights, first), key="att_grid")
         st.caption("Pick a layer and head on the first tab to see one of these up close.")
 with mean:
     layer_m = st.slider("Layer", 0, layers - 1, layers - 1, key="att_mean_layer")

@@ -1,0 +1,30 @@
+"""Plot builders that decide what to draw (the attention grid's window of layers)."""
+
+import numpy as np
+import pytest
+
+from core import plots
+from core.errors import UserError
+
+
+def weights(layers, heads, n=5):
+    return np.random.default_rng(0).random((layers, heads, n, n)).astype(np.float32)
+
+
+def test_grid_of_a_small_model_shows_every_head():
+    fig = plots.attention_grid(weights(6, 12))
+    assert len(fig.data) == 72
+
+
+def test_grid_of_a_model_with_more_heads_than_fit_shows_a_window_of_layers():
+    # Qwen2-0.5B's shape: 24 layers × 14 heads = 336 heatmaps, over the 300 a browser draws quickly.
+    assert plots.grid_layers(24, 14) == 21
+    fig = plots.attention_grid(weights(24, 14), first_layer=3)
+    assert len(fig.data) == 21 * 14
+    titles = [a.text for a in fig.layout.annotations]
+    assert "L3" in titles and "L23" in titles and "L2" not in titles
+
+
+def test_grid_with_a_layer_that_does_not_exist_says_so():
+    with pytest.raises(UserError, match="layers 0 to 5"):
+        plots.attention_grid(weights(6, 12), first_layer=6)
