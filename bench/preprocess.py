@@ -1,4 +1,4 @@
-"""Preprocessing throughput: our per-type cached pipeline against the article's naive NLTK loop.
+"""Preprocessing throughput: our per-type cached pipeline against a plain per-token NLTK loop.
 
 Usage: ``.venv/bin/python bench/preprocess.py [--quick]``. Repeats the Wikipedia sample to at
 least 5 M raw tokens (about 0.5 M with --quick), runs the English lemmatizing and stemming

@@ -407,7 +407,7 @@ def occurrences(texts: Iterable[str], word: str, *, limit: int = 200, window: in
 
 
 def next_tokens(model, tokenizer, text: str, *, k: int = 5, max_tokens: int = MAX_TOKENS) -> dict:
-    """What the article prints for a causal LM: ids, tokens, logits shape and top-k per position.
+    """A causal LM's view of a text: token ids, tokens, the logits' shape and top-k next tokens per position.
 
     Returns ``{"ids": [int], "tokens": [str], "logits_shape": (batch, seq, vocab),
     "top": [[(token, prob), ...k] per position], "truncated": bool}``; ``top[i]`` is the model's

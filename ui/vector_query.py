@@ -41,7 +41,7 @@ def _content_words(kv, n: int) -> list[str]:
 
 
 def _example(kv, words: list[str], n: int) -> list[str]:
-    """The article's example when this model knows it, else frequent content words."""
+    """The classic example (man : king :: woman : ?) when this model knows its words, else frequent content words."""
     return words if all(w in kv.key_to_index for w in words) else _content_words(kv, n)
 
 
