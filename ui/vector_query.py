@@ -136,6 +136,17 @@ def benchmark_details(scores: dict, kv) -> None:
                       help=f"{result['pairs']} pairs, {result['oov_rate']:.0%} with an unknown word")
 
 
+@st.cache_data(show_spinner="Comparing neighbourhoods…", max_entries=32)
+def _mean_overlap(vid_a: str, vid_b: str, k: int) -> float:
+    return query.mean_overlap(cached.vectors(vid_a), cached.vectors(vid_b), k=k)
+
+
+@st.cache_data(show_spinner="Aligning the two spaces…", max_entries=16)
+def _procrustes(vid_a: str, vid_b: str) -> dict:
+    # Keyed by the two artifact ids: the alignment is the same on every rerun of the page.
+    return query.procrustes(cached.vectors(vid_a), cached.vectors(vid_b))
+
+
 def compare_panel(models: dict, current: str) -> None:
     ids = list(models)
     a, b = st.columns(2)
@@ -146,7 +157,7 @@ def compare_panel(models: dict, current: str) -> None:
     k = st.slider("Neighbours per word (k)", 5, 30, 10, key="cmp_k")
     text = st.text_input("Words", " ".join(_content_words(kv_a, min(3, len(kv_a)))), key="cmp_words")
     with explained():
-        st.metric("Mean overlap@k over the 200 most frequent shared words", f"{query.mean_overlap(kv_a, kv_b, k=k):.2f}")
+        st.metric("Mean overlap@k over the 200 most frequent shared words", f"{_mean_overlap(first, second, k):.2f}")
         for row in query.neighbour_overlap(kv_a, kv_b, _words(text), k=k):
             if row["overlap"] is None:
                 st.caption(md(f"'{row['word']}' is not in model {' or '.join(row['missing_in'])}."))
@@ -163,6 +174,6 @@ def compare_panel(models: dict, current: str) -> None:
     st.caption("Model B's space is rotated onto A's (orthogonal Procrustes over the shared words); a word whose vectors "
                "still disagree after that means something different to the two models.")
     with explained():
-        result = query.procrustes(kv_a, kv_b)
+        result = _procrustes(first, second)
         st.caption(f"{result['shared']:,} shared words; mean cosine after alignment {result['mean_cosine']:.3f}.")
         st.dataframe(pd.DataFrame(result["moved"][:100]), hide_index=True, width="stretch", key="cmp_moved")

@@ -41,6 +41,7 @@ def _retrain(manifest: Manifest, epochs: int) -> None:
     job = REGISTRY.submit(f"Training {config.label()}", lambda ctx: train_vectors(ws, tokens_id, config, ctx=ctx),
                           kind="vectors")
     st.session_state[JOB_KEY] = job.id
+    st.session_state["emb_tabs"] = "Train"  # where the job's progress is drawn
 
 
 def show(manifest: Manifest, *, key: str, go_to_embeddings: bool = False) -> dict:

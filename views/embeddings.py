@@ -31,93 +31,102 @@ else:
     vid = None
 
 # A key keeps the open tab when a flash message or the model picker appears above the tabs.
-train, board, query, compare, files = st.tabs(["Train", "Leaderboard", "Query", "Compare", "Import & export"], key="emb_tabs")
+# on_change="rerun" makes each tab's .open known, so only the open tab's body runs (Procrustes, the
+# benchmark chart and the queries are not recomputed behind a closed tab on every click).
+train, board, query, compare, files = st.tabs(["Train", "Leaderboard", "Query", "Compare", "Import & export"], key="emb_tabs",
+                                              on_change="rerun")
 
-with train:
-    if tid is None:
-        st.info("Word vectors are trained on a preprocessed corpus: run a pipeline on the Preprocess page first, "
-                "or import pretrained vectors under Import & export.")
-        st.page_link("views/preprocess.py", label="Go to the Preprocess page", icon=":material/arrow_forward:")
-        st.caption("Or see a finished example first:")
-        demo.offer(key="emb_demo", primary=False)
-    else:
-        form, result = st.columns([3, 2], gap="large")
-        with form:
-            config = embedding_form(ws.manifest("tokens", tid).metrics.get("tokens_after", 0), tid)
-            job = finished_job("emb_job")
-            if job is not None and job.status == DONE:
-                set_active_vectors(job.result.id)
-                flash("success", f"Trained {md(job.result.name)}.")
-                st.rerun()
-            if job is not None:
-                st.error(md(job.error or "Training was cancelled; models trained before are intact."))
-            trained = vectors_id(tid, config)
-            if ws.exists(KIND, trained):
-                st.caption("A model with these settings is trained already: same tokens and settings give the same model.")
-                if trained != vid and st.button("Show it", key="emb_show"):
-                    set_active_vectors(trained)
+if train.open:
+    with train:
+        if tid is None:
+            st.info("Word vectors are trained on a preprocessed corpus: run a pipeline on the Preprocess page first, "
+                    "or import pretrained vectors under Import & export.")
+            st.page_link("views/preprocess.py", label="Go to the Preprocess page", icon=":material/arrow_forward:")
+            st.caption("Or see a finished example first:")
+            demo.offer(key="emb_demo", primary=False)
+        else:
+            form, result = st.columns([3, 2], gap="large")
+            with form:
+                config = embedding_form(ws.manifest("tokens", tid).metrics.get("tokens_after", 0), tid)
+                job = finished_job("emb_job")
+                if job is not None and job.status == DONE:
+                    set_active_vectors(job.result.id)
+                    flash("success", f"Trained {md(job.result.name)}.")
                     st.rerun()
-            elif "emb_job" not in st.session_state and st.button("Train", type="primary", key="emb_train"):
-                start_job("emb_job", f"Training {config.label()}", lambda ctx: train_vectors(ws, tid, config, ctx=ctx),
-                          kind="vectors", key=f"vectors-{trained}")
-        with result:
-            if vid is not None:
-                m = models[vid]
-                st.subheader(md(m.name))
-                a, b, c = st.columns(3)
-                a.metric("Words", f"{m.metrics.get('words', 0):,}")
-                b.metric("Dimensions", m.metrics.get("dim", 0))
-                c.metric("Seconds", m.metrics.get("seconds", "—"))
-                verdict.show(m, key="emb_train_verdict")
-                curve = load_details(ws, vid)["curve"]
-                if any(p.get("loss") is not None for p in curve):
-                    st.plotly_chart(plots.training_curve(curve), key="emb_curve")
-                    st.caption("gensim adds the loss up in float32, so the numbers are approximate: read the shape of the curve.")
-                elif curve:
-                    st.caption("gensim reports no loss for FastText; the run took "
-                               f"{curve[-1].get('seconds', 0)} s over {len(curve)} epochs.")
+                if job is not None:
+                    st.error(md(job.error or "Training was cancelled; models trained before are intact."))
+                trained = vectors_id(tid, config)
+                if ws.exists(KIND, trained):
+                    st.caption("A model with these settings is trained already: same tokens and settings give the same model.")
+                    if trained != vid and st.button("Show it", key="emb_show"):
+                        set_active_vectors(trained)
+                        st.rerun()
+                elif "emb_job" not in st.session_state and st.button("Train", type="primary", key="emb_train"):
+                    start_job("emb_job", f"Training {config.label()}", lambda ctx: train_vectors(ws, tid, config, ctx=ctx),
+                              kind="vectors", key=f"vectors-{trained}")
+            with result:
+                if vid is not None:
+                    m = models[vid]
+                    st.subheader(md(m.name))
+                    a, b, c = st.columns(3)
+                    a.metric("Words", f"{m.metrics.get('words', 0):,}")
+                    b.metric("Dimensions", m.metrics.get("dim", 0))
+                    c.metric("Seconds", m.metrics.get("seconds", "—"))
+                    verdict.show(m, key="emb_train_verdict")
+                    curve = load_details(ws, vid)["curve"]
+                    if any(p.get("loss") is not None for p in curve):
+                        st.plotly_chart(plots.training_curve(curve), key="emb_curve")
+                        st.caption("gensim adds the loss up in float32, so the numbers are approximate: "
+                                   "read the shape of the curve.")
+                    elif curve:
+                        st.caption("gensim reports no loss for FastText; the run took "
+                                   f"{curve[-1].get('seconds', 0)} s over {len(curve)} epochs.")
 
-with board:
-    if not models:
-        st.info("No models yet: train one, or import pretrained vectors.")
-    else:
-        rows = [{"model": m.name, "verdict": verdict.label(verdict.quality(m)), "words": m.metrics.get("words"),
-                 "dim": m.metrics.get("dim"),
-                 "seconds": m.metrics.get("seconds"), "WordSim-353 ρ": m.metrics.get("wordsim353"),
-                 "SimLex-999 ρ": m.metrics.get("simlex999"), "analogies": m.metrics.get("analogy_accuracy"),
-                 "analogy coverage": m.metrics.get("analogy_coverage"), "id": m.id} for m in models.values()]
-        st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="emb_board",
-                     column_config={"analogies": st.column_config.NumberColumn(format="percent"),
-                                    "analogy coverage": st.column_config.NumberColumn(format="percent"),
-                                    "WordSim-353 ρ": st.column_config.NumberColumn(format="%.3f"),
-                                    "SimLex-999 ρ": st.column_config.NumberColumn(format="%.3f")})
-        st.caption("ρ = Spearman correlation with human similarity judgements, on the pairs both words of which the "
-                   "model knows. Coverage = share of the 19,544 Google analogy questions this vocabulary can answer.")
-        st.caption("Verdict: whether the space itself can be trusted — words spread out and neighbours that stand "
-                   "out from random words. A collapsed model scores something on the benchmarks all the same.")
-        vector_query.benchmark_details(load_details(ws, vid)["scores"], cached.vectors(vid))
-        confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
-        if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
-            ws.delete(KIND, vid)
-            set_active_vectors(None)
-            st.session_state.pop("emb_confirm_delete", None)
-            st.rerun()
+if board.open:
+    with board:
+        if not models:
+            st.info("No models yet: train one, or import pretrained vectors.")
+        else:
+            rows = [{"model": m.name, "verdict": verdict.label(verdict.quality(m)), "words": m.metrics.get("words"),
+                     "dim": m.metrics.get("dim"),
+                     "seconds": m.metrics.get("seconds"), "WordSim-353 ρ": m.metrics.get("wordsim353"),
+                     "SimLex-999 ρ": m.metrics.get("simlex999"), "analogies": m.metrics.get("analogy_accuracy"),
+                     "analogy coverage": m.metrics.get("analogy_coverage"), "id": m.id} for m in models.values()]
+            st.dataframe(pd.DataFrame(rows), hide_index=True, width="stretch", key="emb_board",
+                         column_config={"analogies": st.column_config.NumberColumn(format="percent"),
+                                        "analogy coverage": st.column_config.NumberColumn(format="percent"),
+                                        "WordSim-353 ρ": st.column_config.NumberColumn(format="%.3f"),
+                                        "SimLex-999 ρ": st.column_config.NumberColumn(format="%.3f")})
+            st.caption("ρ = Spearman correlation with human similarity judgements, on the pairs both words of which the "
+                       "model knows. Coverage = share of the 19,544 Google analogy questions this vocabulary can answer.")
+            st.caption("Verdict: whether the space itself can be trusted — words spread out and neighbours that stand "
+                       "out from random words. A collapsed model scores something on the benchmarks all the same.")
+            vector_query.benchmark_details(load_details(ws, vid)["scores"], cached.vectors(vid))
+            confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
+            if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
+                ws.delete(KIND, vid)
+                set_active_vectors(None)
+                st.session_state.pop("emb_confirm_delete", None)
+                st.rerun()
 
-with query:
-    if vid is None:
-        st.info("Train or import a model first.")
-    else:
-        if verdict.quality(models[vid])["verdict"] != "good":
-            verdict.show(models[vid], key="emb_query_verdict")
-        vector_query.query_panel(cached.vectors(vid))
+if query.open:
+    with query:
+        if vid is None:
+            st.info("Train or import a model first.")
+        else:
+            if verdict.quality(models[vid])["verdict"] != "good":
+                verdict.show(models[vid], key="emb_query_verdict")
+            vector_query.query_panel(cached.vectors(vid))
 
-with compare:
-    if len(models) < 2:
-        st.info("Train or import a second model to compare, e.g. CBOW against skip-gram or GloVe.")
-    else:
-        vector_query.compare_panel(models, vid)
+if compare.open:
+    with compare:
+        if len(models) < 2:
+            st.info("Train or import a second model to compare, e.g. CBOW against skip-gram or GloVe.")
+        else:
+            vector_query.compare_panel(models, vid)
 
-with files:
-    vector_io.import_panel()
-    if vid is not None:
-        vector_io.export_panel(cached.vectors(vid), models[vid].name, vid)
+if files.open:
+    with files:
+        vector_io.import_panel()
+        if vid is not None:
+            vector_io.export_panel(cached.vectors(vid), models[vid].name, vid)

@@ -38,6 +38,8 @@ def errors(at) -> str:
 def test_without_tokens_the_page_points_to_preprocess():
     at = open_page()
     assert "Preprocess page" in at.info[0].value
+    at.session_state["emb_tabs"] = "Leaderboard"
+    at.run()
     assert any("No models yet" in i.value for i in at.info)
 
 
@@ -58,6 +60,8 @@ def test_train_then_query_a_neighbour():
     m = ws.list(KIND)[0]
     assert m.config["sg"] is True and m.config["vector_size"] == 32
     assert ws.get_state("active_vectors") == m.id
+    at.session_state["emb_tabs"] = "Query"  # only the open tab's body runs
+    at.run()
     at.text_input(key="q_word").set_value("police").run()
     table = next(d.value for d in at.dataframe if "neighbour" in d.value.columns)
     assert len(table) == 10 and "police" not in set(table["neighbour"])
@@ -70,10 +74,17 @@ def test_leaderboard_compare_and_unknown_words():
     for sg in (False, True):
         train_vectors(ws, tid, EmbeddingConfig(sg=sg, vector_size=24, epochs=2))
     at = open_page()
+    at.session_state["emb_tabs"] = "Leaderboard"
+    at.run()
     board = next(d.value for d in at.dataframe if "WordSim-353 ρ" in d.value.columns)
     assert len(board) == 2
+    assert not any("overlap" in m.label for m in at.metric)  # a closed tab's body does not run
+    at.session_state["emb_tabs"] = "Compare"
+    at.run()
     assert any("overlap" in m.label for m in at.metric)
     assert not at.exception
+    at.session_state["emb_tabs"] = "Query"
+    at.run()
     at.text_input(key="q_odd").set_value("breakfast, qqq, zzz").run()
     assert "unknown" in errors(at).lower() or "not in the vocabulary" in errors(at)
 
@@ -82,6 +93,8 @@ def test_a_pickle_upload_is_refused_and_models_survive(tmp_path):
     ws, tid = lee_tokens()
     train_vectors(ws, tid, EmbeddingConfig(vector_size=16, epochs=1))
     at = open_page()
+    at.session_state["emb_tabs"] = "Import & export"
+    at.run()
     marker = tmp_path / "pwned"
 
     class Evil:
@@ -105,6 +118,8 @@ def test_import_a_text_vector_file(fmt):
     header = "3 2\n" if fmt == "word2vec-text" else ""
     data = (header + "alpha 0.1 0.2\nbeta 0.3 0.1\ngamma -0.2 0.5\n").encode()
     at = open_page()
+    at.session_state["emb_tabs"] = "Import & export"
+    at.run()
     at.file_uploader(key="vec_upload").set_value(("tiny.txt", data, "text/plain")).run()
     at.button(key="vec_import").click().run()
     for _ in range(20):
@@ -114,6 +129,8 @@ def test_import_a_text_vector_file(fmt):
     at.run()
     assert not at.exception and not at.error
     assert ws.list(KIND)[0].metrics["words"] == 3
+    at.session_state["emb_tabs"] = "Query"
+    at.run()
     assert at.text_input(key="q_word").value == "alpha"
 
 
@@ -121,6 +138,8 @@ def test_own_benchmark_file_and_delete():
     ws, tid = lee_tokens()
     train_vectors(ws, tid, EmbeddingConfig(vector_size=16, epochs=1))
     at = open_page()
+    at.session_state["emb_tabs"] = "Leaderboard"
+    at.run()
     at.file_uploader(key="emb_bench_file").set_value(("mine.txt", b": people\nman woman king\n", "text/plain")).run()
     assert "line 2" in errors(at) and not at.exception
     good = b": capitals\nathens greece baghdad iraq\nfrance paris italy rome\n"
@@ -134,6 +153,7 @@ def test_own_benchmark_file_and_delete():
     at.checkbox(key="emb_confirm_delete").check().run()
     at.button(key="emb_delete").click().run()
     assert ws.list(KIND) == [] and not at.exception
+    at.run()
     assert any("No models yet" in i.value for i in at.info)
 
 
@@ -156,9 +176,13 @@ def test_a_collapsed_model_says_so_and_one_click_trains_it_again():
     ws.set_state("active_vectors", collapsed.id)
     at = open_page()
     assert any("Collapsed vectors" in e.value for e in at.error)
+    at.session_state["emb_tabs"] = "Leaderboard"
+    at.run()
     board = next(d.value for d in at.dataframe if "WordSim-353 ρ" in d.value.columns)
     assert "collapsed" in board["verdict"].iloc[0]
-    at.button(key="emb_train_verdict_fix").click().run()
+    at.session_state["emb_tabs"] = "Query"
+    at.run()
+    at.button(key="emb_query_verdict_fix").click().run()  # the fix from the Query tab opens the Train tab
     for _ in range(60):
         if len(ws.list(KIND)) == 2:
             break
