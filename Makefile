@@ -44,6 +44,7 @@ bench: setup
 	$(PY) bench/preprocess.py --quick
 	$(PY) bench/embeddings.py --quick
 	$(PY) bench/glove.py --quick
+	$(PY) bench/quality.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
