@@ -5,7 +5,7 @@ corpus a model trained with them never leaves its random start in one direction:
 Lee sample (60k tokens) CBOW at 5 epochs has a mean cosine of 0.99 between random words and
 neighbours at 0.9995 — collapsed. The rule below comes from a sweep over the bundled samples
 (``bench/quality.py`` reruns it), reading the fewest epochs that give a *good* verdict
-(``quality.py``):
+(``quality.py``; ``bench/quality.py --sweep`` reruns it); the rule below gives 105, 30 and 10 for CBOW:
 
 =========================  ======  ===========  ============  =================
 sample                     tokens  CBOW epochs  skip-gram     min count
