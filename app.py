@@ -7,7 +7,10 @@ import streamlit as st
 
 from ui import sidebar
 
-st.set_page_config(page_title="Corpus Lab", page_icon=":material/biotech:", layout="wide")
+# A file, not ":material/…" (Streamlit fetches that favicon from fonts.gstatic.com at every page load)
+# nor an emoji (a box on machines without an emoji font): served by this server, nothing leaves the machine.
+st.set_page_config(page_title="Corpus Lab", layout="wide",
+                   page_icon=os.path.join(os.path.dirname(os.path.abspath(__file__)), "ui", "icon.png"))
 
 pages = {
     "": [st.Page("views/home.py", title="Home", icon=":material/home:", default=True)],

@@ -22,7 +22,7 @@ from core.corpus.readers import (
 from core.corpus.samples import SAMPLES
 from core.corpus.store import ingest_sample, ingest_sources
 from core.jobs import CANCELLED, DONE, JobContext
-from ui.cached import stats
+from core.stats import plural
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import flash, set_active_corpus, workspace
@@ -77,13 +77,17 @@ def _upload_tab() -> None:
                          key="upload_split")
     default_name = PurePosixPath(files[0].name).stem + (f" + {len(files) - 1} more" if len(files) > 1 else "")
     name = st.text_input("Corpus name", value=default_name, key="upload_name")
-    if st.button("Load corpus", type="primary", key="load_upload"):
+    unreadable = all(i.problem for i in infos)
+    if unreadable:
+        what = "None of these files can" if len(infos) > 1 else "This file cannot"
+        st.caption(f"{what} be read (see the problem column), so there is nothing to load.")
+    if st.button("Load corpus", type="primary", key="load_upload", disabled=unreadable):
         if fields and text_field is None:
             st.error("Choose the column or field that holds the text first.")
             return
         options = ReadOptions(split=split, text_field=text_field, label_field=label_field, encoding=encoding)
         ws = workspace()
-        _submit(f"Reading {len(sources)} file(s)",
+        _submit(f"Reading {plural(len(sources), 'file')}",
                 lambda ctx: ingest_sources(ws, sources, options, name=name or default_name, ctx=ctx))
 
 
@@ -123,10 +127,8 @@ def _submit(title: str, work: Callable[[JobContext], object], key: str | None = 
 def _finish(job) -> None:
     if job.status == DONE:
         set_active_corpus(job.result.id)
-        flash("success", f"Loaded {md(job.result.name)}: {job.result.metrics.get('documents', 0):,} documents.")
-        problems = [f"{r['name']}: {p}" for r in stats(job.result.id)["reports"] for p in r["problems"]]
-        if problems:
-            flash("warning", md("Some input was skipped — " + " ".join(problems[:10])))
+        # What was skipped is shown by the Corpus page with the corpus itself, not flashed once.
+        flash("success", f"Loaded {md(job.result.name)}: {plural(job.result.metrics.get('documents', 0), 'document')}.")
     elif job.status == CANCELLED:
         flash("info", "Loading was cancelled; nothing was changed.")
     else:

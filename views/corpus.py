@@ -7,12 +7,34 @@ import streamlit as st
 
 from core import plots
 from core.corpus.store import KIND, jsonl_path
-from core.stats import STOPWORDS_NAME, concordance, stopwords, top_words
+from core.stats import compute_stats, concordance, detect_language, plural, stopwords, stopwords_name, top_words
 from ui import cached, ingest
 from ui.safe import md
 from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
 
 PREVIEW_CHARS = 20_000  # a 50 MB one-line document must not be sent to the browser whole
+SHOWN_PROBLEMS = 10
+
+
+@st.cache_resource(max_entries=4, show_spinner="Counting words…")
+def _recounted(root: str, cid: str) -> dict:
+    """Statistics of a corpus saved before they knew its language: English ones only gain the
+    language's name; any other language is counted again (in jieba words for Chinese), in memory."""
+    data = cached.stats(cid)
+    texts = [d.text for d in cached.documents(cid)]
+    language = detect_language(texts)
+    if language in ("english", "unknown"):
+        return {**data, "summary": {**data["summary"], "language": language, "stopwords": stopwords_name(language)}}
+    fresh = compute_stats(texts, language=language)
+    return {**data, "summary": fresh.summary, "top_words": fresh.top_words, "frequencies": fresh.frequencies,
+            "doc_lengths": fresh.doc_lengths}
+
+
+@st.cache_data(max_entries=16, show_spinner="Searching…")
+def _kwic(root: str, cid: str, query: str, width: int, whole: bool, language: str):
+    # Cached: a Chinese whole-word search runs jieba around every hit, and every rerun redraws this tab.
+    return concordance([d.text for d in cached.documents(cid)], query, width=width, whole_word=whole,
+                       language=language)
 
 st.title("Corpus")
 cid = active_corpus_id()
@@ -25,25 +47,42 @@ if cid is None:
 ws = workspace()
 manifest = ws.manifest(KIND, cid)
 data = cached.stats(cid)
+if "language" not in data["summary"]:
+    data = _recounted(str(ws.root), cid)
 s = data["summary"]
+language = s["language"]
 st.subheader(md(manifest.name))
+# Kept with the corpus (its reports are saved in the artifact), so they stay as long as it is active.
+problems = [f"{r['name']}: {p}" for r in data["reports"] for p in r["problems"]]
+if problems:
+    more = len(problems) - SHOWN_PROBLEMS
+    st.warning(md("Some input was skipped when this corpus was read — " + " ".join(problems[:SHOWN_PROBLEMS])
+                  + (f" …and {plural(more, 'more problem')} (see Sources)." if more > 0 else "")),
+               icon=":material/warning:")
+words_are = "words cut by jieba" if language == "chinese" else "words"
 cols = st.columns(7)
 cols[0].metric("Documents", f"{s['documents']:,}")
-cols[1].metric("Tokens", f"{s['tokens']:,}")
+cols[1].metric("Tokens", f"{s['tokens']:,}", help=f"Running {words_are}.")
 cols[2].metric("Types", f"{s['types']:,}")
 cols[3].metric("Type/token", f"{s['type_token_ratio']:.3f}")
 cols[4].metric("Hapax", f"{s['hapax']:,}", help="Words that occur exactly once.")
 cols[5].metric("Mean length", f"{s['mean_length']:,.1f}", help="Words per document.")
 cols[6].metric("Median length", f"{s['median_length']:,.0f}")
+if language == "unknown":
+    st.caption("Language not recognised: counted as words between spaces and punctuation.")
+else:
+    st.caption(f"Language: {language.capitalize()} (detected) · counted in {words_are}.")
 
 words, zipf, lengths, browse, kwic, sources, manage = st.tabs(
     ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"], key="corpus_tabs")
 
 with words:
     n = st.slider("How many words", 10, 100, 30, key="top_n")
-    drop = st.toggle(f"Remove stopwords ({STOPWORDS_NAME})", value=True, key="drop_stopwords")
-    shown = top_words(data["top_words"], n, stopwords() if drop else frozenset())
-    st.plotly_chart(plots.top_words_bar(shown, f"Top {len(shown)} words"), key="top_words_chart")
+    drop = st.toggle("Remove stopwords", value=True, key="drop_stopwords")
+    st.caption(f"Stopwords: {s['stopwords']}.")
+    shown = top_words(data["top_words"], n, stopwords(language) if drop else frozenset())
+    title = "Top word" if len(shown) == 1 else f"Top {len(shown)} words"
+    st.plotly_chart(plots.top_words_bar(shown, title), key="top_words_chart")
 
 with zipf:
     exponent = s["zipf_exponent"]
@@ -81,8 +120,9 @@ with kwic:
     width = mid.number_input("Context (characters)", 10, 200, 50, key="kwic_width")
     whole = right.toggle("Whole words", value=True, key="kwic_whole")
     if query.strip():
-        hits, total = concordance([d.text for d in docs], query, width=int(width), whole_word=whole)
-        st.caption(f"{total:,} occurrences" + (f"; showing the first {len(hits):,}" if total > len(hits) else ""))
+        hits, total = _kwic(str(ws.root), cid, query, int(width), whole, language)
+        st.caption(plural(total, "occurrence") + (f"; showing the first {len(hits):,}" if total > len(hits) else "")
+                   + ("; whole words as jieba cuts them" if whole and language == "chinese" else ""))
         st.dataframe(pd.DataFrame([{"doc": h.document, "left": h.left, "match": h.match, "right": h.right}
                                    for h in hits]), hide_index=True, width="stretch",
                      column_config={"left": st.column_config.TextColumn(width="large"),

@@ -357,7 +357,8 @@ def _read_json(source, options, limits, report) -> list[Document]:
         verb = "is not an object and was" if len(not_object) == 1 else "are not objects and were"
         report.problems.append(f"{not_object.describe()} {verb} skipped.")
     if no_text:
-        report.problems.append(f"{no_text.describe()} had no text in field '{field_name}' and were skipped.")
+        verb = "was" if len(no_text) == 1 else "were"
+        report.problems.append(f"{no_text.describe()} had no text in field '{field_name}' and {verb} skipped.")
     return docs
 
 

@@ -21,7 +21,10 @@ def test_upload_text_split_into_paragraphs_shows_stats(app):
     app.radio(key="upload_split").set_value("paragraph")
     app.button(key="load_upload").click().run()
     assert not app.exception
-    assert app.success[0].value.startswith("Loaded essay")
+    assert app.success[0].value == "Loaded essay: 3 documents."
+    assert not app.warning  # nothing was skipped
+    assert any(c.value == "Language: English (detected) · counted in words." for c in app.caption)
+    assert any(c.value.startswith("Stopwords: scikit-learn English") for c in app.caption)
     assert metric(app, "Documents") == "3"
     assert metric(app, "Tokens") == "29"
     assert app.subheader[0].value == "essay"
@@ -66,10 +69,11 @@ def test_bad_upload_keeps_the_loaded_corpus(app):
     assert metric(app, "Documents") == "300"
     upload(app, ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "text/csv"))
     assert "PNG image" in app.dataframe[0].value["problem"][0]
-    app.button(key="load_upload").click().run()
-    assert not app.exception
-    assert "PNG image" in app.error[0].value
+    assert app.button(key="load_upload").disabled  # the table already says it cannot be read
+    assert any("cannot be read" in c.value for c in app.caption)
     assert metric(app, "Documents") == "300"  # nothing already loaded is lost
+    upload(app, ("photo.csv", b"\x89PNG\r\n\x1a\n" + bytes(64), "text/csv"), ("ok.txt", b"Some text.", "text/plain"))
+    assert not app.button(key="load_upload").disabled  # one readable file is enough
 
 
 def test_user_text_is_shown_as_text_never_markup(app):
@@ -92,6 +96,7 @@ def test_delete_returns_to_an_empty_workspace(app):
     app.text_area(key="paste_text").input("one small document")
     app.button(key="load_paste").click().run()
     assert metric(app, "Documents") == "1"
+    assert app.success[0].value == "Loaded pasted text: 1 document."
     app.checkbox(key="confirm_delete").check().run()
     app.button(key="delete_corpus").click().run()
     assert not app.exception

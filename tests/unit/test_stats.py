@@ -1,6 +1,16 @@
 import numpy as np
 
-from core.stats import compute_stats, concordance, stopwords, top_words, words, zipf_fit
+from core.stats import (
+    compute_stats,
+    concordance,
+    detect_language,
+    plural,
+    stopwords,
+    stopwords_name,
+    top_words,
+    words,
+    zipf_fit,
+)
 
 
 def test_counts_and_richness():
@@ -15,9 +25,10 @@ def test_counts_and_richness():
     assert s["median_length"] == 3.0
 
 
-def test_words_keep_apostrophes_and_split_cjk_per_character():
+def test_words_keep_apostrophes_and_split_japanese_per_character():
     assert words("Don't stop — it's 3.5 km, Word2Vec!") == ["don't", "stop", "it's", "3.5", "km", "word2vec"]
-    assert words("我爱自然语言") == ["我", "爱", "自", "然", "语", "言"]
+    assert words("これはペンです") == ["こ", "れ", "は", "ペ", "ン", "で", "す"]
+    assert compute_stats(["The cat sat."]).summary["language"] == "english"
 
 
 def test_zipf_fit_recovers_the_exponent():
@@ -44,3 +55,27 @@ def test_concordance_literal_whole_word_and_context():
     assert concordance(texts, "(.*)+$", whole_word=False)[1] == 0  # literal, not a regex
     assert concordance(texts, "   ") == ([], 0)
     assert len(concordance(texts * 100, "bank", limit=7)[0]) == 7
+
+
+def test_plural_agrees_with_the_count():
+    assert plural(1, "document") == "1 document"
+    assert plural(0, "document") == "0 documents"
+    assert plural(2400, "document") == "2,400 documents"
+    assert plural(3, "entry", "entries") == "3 entries"
+
+
+def test_language_is_guessed_from_stopwords_and_picks_the_list():
+    assert detect_language(["The cat sat on the mat, and the dog was in the garden."]) == "english"
+    assert detect_language(["Der Hund und die Katze sind im Garten, aber die Kinder sind nicht da."]) == "german"
+    assert detect_language(["Le chat est sur la table et il dort dans la maison."]) == "french"
+    assert detect_language(["", "12 34 — 56"]) == "unknown"
+    assert detect_language(["これは日本語のテキストです。"]) == "japanese"
+    assert "und" in stopwords("german") and "und" not in stopwords("english")
+    assert stopwords_name("english") == "scikit-learn English (318 words)"
+    assert stopwords_name("german").startswith("German (stop-words package")
+
+
+def test_language_sample_is_bounded():
+    # A long English head decides, however much follows: the sample never reads the whole corpus.
+    texts = ["The cat sat on the mat and the dog was in the garden. " * 500] + ["语言模型" * 10_000] * 50
+    assert detect_language(texts) == "english"
