@@ -8,7 +8,7 @@ import streamlit as st
 from core import plots
 from core.corpus.store import KIND, jsonl_path
 from core.stats import compute_stats, concordance, detect_language, plural, stopwords, stopwords_name, top_words
-from ui import cached, ingest
+from ui import cached, demo, ingest
 from ui.safe import md
 from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
 
@@ -42,6 +42,8 @@ ingest.render(expanded=cid is None)
 show_flash()
 if cid is None:
     st.info("No corpus yet: upload files, paste text or pick a bundled sample above.")
+    st.caption("Or see the whole journey on a sample first, from text to a map of its words:")
+    demo.offer(key="corpus_demo", primary=False)
     st.stop()
 
 ws = workspace()
