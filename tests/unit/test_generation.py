@@ -156,7 +156,7 @@ def trained():
     """A fresh tiny GPT-2 fitted to TRAINED (~150 AdamW steps, ~2 s), wrapped like a loaded model."""
     from transformers import GPT2Config, GPT2LMHeadModel
 
-    tok = models._byte_tokenizer()
+    tok = models.byte_tokenizer()
     config = GPT2Config(vocab_size=257, n_positions=256, n_embd=32, n_layer=2, n_head=4, bos_token_id=256, eos_token_id=256)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)

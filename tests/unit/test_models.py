@@ -30,7 +30,7 @@ def _offline(monkeypatch):
 def cache(monkeypatch):
     """A fresh, empty process cache (8 GiB budget) for this test only."""
     fresh = models.ModelCache(budget=8 * 2**30)
-    monkeypatch.setattr(models, "CACHE", fresh)
+    monkeypatch.setattr(models.cache, "CACHE", fresh)
     return fresh
 
 
@@ -219,14 +219,14 @@ def test_a_model_larger_than_the_budget_is_refused_before_loading(tmp_path, cach
 
 
 def test_four_threads_asking_for_one_model_load_it_once(cache, monkeypatch):
-    builds, real_build = [], models._build
+    builds, real_build = [], models.loading._build
 
     def slow_build(*args):
         builds.append(1)
         time.sleep(0.3)  # keep the window wide open
         return real_build(*args)
 
-    monkeypatch.setattr(models, "_build", slow_build)
+    monkeypatch.setattr(models.loading, "_build", slow_build)
     barrier, results = threading.Barrier(4), []
 
     def ask():
@@ -294,7 +294,7 @@ def test_out_of_memory_while_loading_is_reported(cache, monkeypatch):
     def oom(*args):
         raise torch.OutOfMemoryError("CUDA out of memory.")
 
-    monkeypatch.setattr(models, "_build_tiny", oom)
+    monkeypatch.setattr(models.loading, "build_tiny", oom)
     with pytest.raises(UserError, match="not enough CPU memory to load Tiny random BERT"):
         models.tiny_model("encoder")
     assert models.loaded() == []
