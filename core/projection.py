@@ -34,7 +34,7 @@ tqdm hook), so a cancel lands within a fraction of a second. The NN-descent sear
 t-SNE are single calls without a hook: a cancel during them waits until they end.
 
 Numba: umap-learn compiles its functions on first use (~10+ s) and marks few of them for numba's
-on-disk cache. ``_umap()`` switches that cache on for the rest (see there), so only the very first
+on-disk cache. ``umap_jit.load_umap()`` switches that cache on for the rest (see there), so only the very first
 process on a machine pays the compile in full; :func:`warm_up` pays what is left at app start.
 
 Example::
@@ -47,10 +47,8 @@ Example::
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
-import os
 import re
 import threading
 import time
@@ -60,8 +58,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.embeddings.words import find_word, split_words
 from core.errors import UserError
 from core.jobs import NoJob
+from core.umap_jit import load_umap, numba_guard
 from core.workspace import Manifest, Workspace, package_versions
 
 KIND = "map"
@@ -164,35 +164,6 @@ def _replace(config: ProjectionConfig, **changes) -> ProjectionConfig:
 # ---------------------------------------------------------------------------------------------
 
 
-def _word_list(words) -> list[str]:
-    """Words from a list, or from one string separated by commas or whitespace."""
-    if isinstance(words, str):
-        words = re.split(r"[,\s]+", words)
-    return [str(w).strip() for w in (words or []) if w is not None and str(w).strip()]
-
-
-class _Lookup:
-    """The vocabulary form of a typed word: exact, else lowercase, else the most frequent
-    case-insensitive match (as ``core.embeddings.query`` does), with one folded index built lazily."""
-
-    def __init__(self, kv):
-        self.index = kv.key_to_index
-        self.keys = kv.index_to_key
-        self._folded: dict[str, str] | None = None
-
-    def __call__(self, word: str) -> str | None:
-        if word in self.index:
-            return word
-        if word.lower() in self.index:
-            return word.lower()
-        if self._folded is None:
-            self._folded = {}
-            for key in self.keys:  # most frequent first: setdefault keeps the most frequent form
-                if isinstance(key, str):
-                    self._folded.setdefault(key.casefold(), key)
-        return self._folded.get(word.casefold())
-
-
 def select_words(kv, *, mode: str = "top", top_n: int = 5000, words=(), seeds=(), per_seed: int = 50
                  ) -> tuple[list[str], list[str]]:
     """The words to map and the typed words that are not in the vocabulary.
@@ -211,8 +182,7 @@ def select_words(kv, *, mode: str = "top", top_n: int = 5000, words=(), seeds=()
         return list(kv.index_to_key[: int(top_n)]), []
     if mode not in ("list", "seeds"):
         raise UserError(f"Unknown way to choose words {mode!r}: use 'top', 'list' or 'seeds'.")
-    lookup = _Lookup(kv)
-    typed = _word_list(words if mode == "list" else seeds)
+    typed = split_words(words if mode == "list" else seeds)
     found, unknown, seen = [], [], set()
 
     def add(word: str) -> None:
@@ -223,7 +193,7 @@ def select_words(kv, *, mode: str = "top", top_n: int = 5000, words=(), seeds=()
     if mode == "seeds" and (not _is_int(per_seed) or per_seed < 0):
         raise UserError(f"The number of neighbours per seed must be a whole number of at least 0, not {per_seed!r}.")
     for word in typed:
-        form = lookup(word)
+        form = find_word(kv, word)
         if form is None:
             unknown.append(word)
             continue
@@ -234,151 +204,8 @@ def select_words(kv, *, mode: str = "top", top_n: int = 5000, words=(), seeds=()
     return found, unknown
 
 
-# ---------------------------------------------------------------------------------------------
-# umap-learn and numba
-# ---------------------------------------------------------------------------------------------
-
-_IMPORT_LOCK = threading.Lock()
-_guard = None  # see _numba_guard()
-_umap_module = None
-_cached_dispatchers: list[str] = []  # names of the functions we switched numba's disk cache on for (for the bench)
-_warmed = False
-
-
-def _writable(folder: Path) -> bool:
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        probe = folder / f".probe-{os.getpid()}-{threading.get_ident()}"
-        probe.write_bytes(b"")
-        probe.unlink()
-        return True
-    except OSError:
-        return False
-
-
-def _umap():
-    """Import umap-learn with numba's on-disk cache switched on for its JIT functions.
-
-    umap-learn 0.5 marks only ``rdist`` with ``cache=True`` (pynndescent marks most of its own), so
-    every new process recompiles fuzzy_simplicial_set's and the layout optimiser's kernels: ~10 s
-    on 2 cores. ``Dispatcher.enable_caching()`` is what ``cache=True`` does at decoration time, so
-    calling it before the first compile gives the same on-disk cache. Two exceptions: numba keys
-    its cache by the Python function, not by the jit flags, so when one function is wrapped twice
-    (umap's serial and ``parallel=True`` epoch functions) only the serial twin — the one a seeded
-    run uses — gets the cache; and closures built at call time are not module globals, so they
-    stay uncached (umap builds some only for densMAP and custom metrics, which we don't use).
-
-    numba writes next to the source when site-packages is writable, else to its user cache
-    (``~/.cache``); when neither is, ``NUMBA_CACHE_DIR`` is pointed at a temp folder.
-    """
-    global _umap_module
-    if _umap_module is not None:
-        return _umap_module
-    with _IMPORT_LOCK:
-        if _umap_module is not None:
-            return _umap_module
-        import importlib.util
-
-        spec = importlib.util.find_spec("umap")
-        if spec is None:
-            raise UserError("UMAP maps need the umap-learn package: pip install umap-learn (or choose PCA or t-SNE).")
-        if "NUMBA_CACHE_DIR" not in os.environ:
-            site = Path(spec.origin).parent / "__pycache__"
-            user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-            if not _writable(site) and not _writable(user / "numba"):
-                import tempfile
-
-                folder = Path(tempfile.gettempdir()) / f"corpus-lab-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"
-                os.environ["NUMBA_CACHE_DIR"] = str(folder)
-                import numba.core.config
-
-                numba.core.config.reload_config()
-        import pynndescent.distances
-        import pynndescent.kernels
-        import pynndescent.pynndescent_
-        import pynndescent.rp_trees
-        import pynndescent.utils
-        import umap
-        import umap.layouts
-        import umap.spectral
-        import umap.umap_
-        import umap.utils
-
-        _enable_disk_cache([umap.umap_, umap.layouts, umap.spectral, umap.utils, pynndescent.pynndescent_,
-                            pynndescent.utils, pynndescent.rp_trees, pynndescent.distances, pynndescent.kernels])
-        _umap_module = umap
-    return _umap_module
-
-
-def _function_typed(sig) -> bool:
-    """True when a signature takes a jitted function as an argument (pynndescent passes its distance so)."""
-    from numba.core import types
-
-    def has(t) -> bool:
-        if isinstance(t, types.Dispatcher | types.Function | types.FunctionType):
-            return True
-        return isinstance(t, types.BaseTuple) and any(has(x) for x in t.types)
-
-    args = getattr(sig, "args", sig)
-    return isinstance(args, tuple) and any(has(t) for t in args)
-
-
-def _cache_class():
-    from numba.core.caching import FunctionCache
-
-    class ValueArgsCache(FunctionCache):
-        """numba's disk cache, minus signatures with a function argument: the type of such an
-        argument is the dispatcher object itself, which never matches after a restart, so each
-        process would miss and write one more copy (pynndescent's nn_descent would grow by ~1 MB a run)."""
-
-        def load_overload(self, sig, target_context):
-            return None if _function_typed(sig) else super().load_overload(sig, target_context)
-
-        def save_overload(self, sig, data):
-            if not _function_typed(sig):
-                super().save_overload(sig, data)
-
-    return ValueArgsCache
-
-
-def _enable_disk_cache(modules) -> None:
-    from numba.core.caching import NullCache
-    from numba.core.registry import CPUDispatcher
-
-    cache_class = _cache_class()
-    by_function: dict[int, list[tuple[str, CPUDispatcher]]] = {}
-    for module in modules:
-        for name, obj in vars(module).items():
-            if isinstance(obj, CPUDispatcher) and obj.__module__ == module.__name__:
-                by_function.setdefault(id(obj.py_func), []).append((f"{module.__name__}.{name}", obj))
-    for twins in by_function.values():
-        uniq = list({id(d): (n, d) for n, d in twins}.values())
-        if len(uniq) > 1:  # same Python function jitted with different flags: cache only the serial one
-            uniq = [(n, d) for n, d in uniq if not d.targetoptions.get("parallel")][:1]
-        for name, dispatcher in uniq:
-            if isinstance(getattr(dispatcher, "_cache", None), NullCache) and not dispatcher.overloads:
-                try:
-                    dispatcher._cache = cache_class(dispatcher.py_func)  # what enable_caching() does
-                    _cached_dispatchers.append(name)
-                except Exception:  # e.g. no source file to key the cache by: stays uncached, still works
-                    continue
-
-
-def _numba_guard():
-    """A lock around numba's parallel kernels when its threading layer is ``workqueue``, which aborts
-    the process when two threads run parallel kernels at once; omp and tbb (numba's first choices,
-    omp here) are thread-safe, so maps built in parallel jobs then don't wait for each other."""
-    global _guard
-    if _guard is None:
-        import numba
-        from numba.np.ufunc import parallel
-
-        parallel._launch_threads()  # what numba does at the first parallel call; picks the layer
-        _guard = threading.RLock() if numba.threading_layer() == "workqueue" else contextlib.nullcontext()
-    return _guard
-
-
 _WARM_LOCK = threading.Lock()
+_warmed = False
 
 
 def warm_up() -> None:
@@ -496,8 +323,8 @@ def _knn(x: np.ndarray, k: int, *, seed: int, exact: bool | None = None) -> tupl
 
         dist, ind = NearestNeighbors(n_neighbors=k, algorithm="brute").fit(x).kneighbors(x)
         return ind.astype(np.int32), dist.astype(np.float32), None
-    umap = _umap()
-    with _numba_guard(), warnings.catch_warnings():
+    umap = load_umap()
+    with numba_guard(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ind, dist, index = umap.umap_.nearest_neighbors(
             x, k, "euclidean", {}, False, np.random.RandomState(seed), low_memory=True, n_jobs=1)
@@ -546,7 +373,7 @@ def _project(vectors: np.ndarray, config: ProjectionConfig, ctx) -> tuple[np.nda
         return coords.astype(np.float32), None, info
 
     # UMAP: our kNN graph (reused for trust), then umap-learn's layout from it.
-    umap = _umap()
+    umap = load_umap()
     ctx.progress(0.12, f"Finding the {config.n_neighbors} nearest neighbours of {len(space):,} words")
     t0 = time.perf_counter()
     k = max(config.n_neighbors, config.trust_k + 1)
@@ -563,7 +390,7 @@ def _project(vectors: np.ndarray, config: ProjectionConfig, ctx) -> tuple[np.nda
     reducer = umap.UMAP(n_neighbors=nn, n_components=config.dims, min_dist=float(config.min_dist),
                         metric=config.metric, random_state=config.seed, precomputed_knn=precomputed,
                         tqdm_kwds=hook.tqdm_kwds())
-    with _numba_guard(), warnings.catch_warnings():
+    with numba_guard(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # "n_jobs overridden by random_state", "no search index", disconnection notes
         coords = reducer.fit_transform(space)
     info["embed_s"] = time.perf_counter() - t0
@@ -697,11 +524,10 @@ def semantic_axes(kv, words, a: str, b: str, c: str, d: str) -> np.ndarray:
     Word and axis vectors are unit-normalised first, so x > 0 means "closer to b than to a".
     ``semantic_axes(kv, words, "man", "woman", "poor", "rich")`` puts women right and the rich up.
     """
-    lookup = _Lookup(kv)
     ends = [str(w or "").strip() for w in (a, b, c, d)]
     if not all(ends):
         raise UserError("Type all four words that define the two axes.")
-    forms = [lookup(w) for w in ends]
+    forms = [find_word(kv, w) for w in ends]
     missing = [w for w, f in zip(ends, forms, strict=True) if f is None]
     if missing:
         raise UserError(f"{', '.join(map(repr, missing))} {'is' if len(missing) == 1 else 'are'} not in the vocabulary "

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import streamlit as st
 
+from core.embeddings.words import split_words
 from core.projection import ProjectionConfig
 
 METHODS = {"umap": "UMAP", "pca": "PCA", "tsne": "t-SNE"}
@@ -23,7 +23,7 @@ class WordChoice:
 
 
 def _words(text: str) -> tuple[str, ...]:
-    return tuple(w for w in re.split(r"[,\s]+", text) if w)
+    return tuple(split_words(text))
 
 
 def word_choice(vocabulary: int, key: str = "map") -> WordChoice:

@@ -10,6 +10,7 @@ import pandas as pd
 import streamlit as st
 
 from core import projection
+from core.embeddings.words import split_words
 from core.errors import UserError
 from core.map_figure import Colour, cluster_names, map_figure, selected_rows
 from core.stats import is_content_word
@@ -38,7 +39,7 @@ def _search(words: list[str], query: str) -> list[int]:
         except re.error as exc:
             raise UserError(f"That regular expression does not compile: {exc}.") from None
         return [i for i, w in enumerate(words) if pattern.search(w)]
-    wanted = {w.lower() for w in re.split(r"[,\s]+", query) if w}
+    wanted = {w.lower() for w in split_words(query)}
     return [i for i, w in enumerate(words) if w.lower() in wanted]
 
 
@@ -85,9 +86,8 @@ def _colour(settings: dict, vid: str, words: list[str], counts: np.ndarray, trus
         member = {}
         for line in settings["lists"].splitlines():
             name, _, rest = line.partition(":") if ":" in line else (line.split()[0] if line.split() else "", "", line)
-            for w in re.split(r"[,\s]+", rest):
-                if w:
-                    member.setdefault(w.lower(), name.strip() or "list")
+            for w in split_words(rest):
+                member.setdefault(w.lower(), name.strip() or "list")
         return Colour("list", [member.get(w.lower(), "other") for w in words], categorical=True)
     return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import tempfile
 from contextlib import contextmanager
 
@@ -11,6 +10,7 @@ import streamlit as st
 
 from core import plots
 from core.embeddings import evaluate, query
+from core.embeddings.words import split_words
 from core.errors import UserError
 from core.stats import is_content_word
 from ui import cached
@@ -27,7 +27,7 @@ def explained():
 
 
 def _words(text: str) -> list[str]:
-    return [w for w in re.split(r"[,\s]+", text) if w]
+    return split_words(text)
 
 
 def _table(pairs, first: str = "word") -> pd.DataFrame:

@@ -21,12 +21,12 @@ Example (scores from a large model, for illustration)::
 
 from __future__ import annotations
 
-import re
 import warnings
 
 import numpy as np
 from scipy.linalg import orthogonal_procrustes
 
+from core.embeddings.words import find_word, split_words
 from core.errors import UserError
 
 # ---------------------------------------------------------------------------------------------
@@ -39,18 +39,6 @@ def _clean(word, what: str = "a word") -> str:
     if not word:
         raise UserError(f"Type {what} first.")
     return word
-
-
-def _find(kv, word: str) -> str | None:
-    """The vocabulary form of ``word``: exact, else lowercase, else the first (most frequent) case-insensitive match."""
-    index = kv.key_to_index
-    if word in index:
-        return word
-    if word.lower() in index:
-        return word.lower()
-    folded = word.casefold()
-    # A full scan, but only for words missing in both forms above.
-    return next((k for k in kv.index_to_key if isinstance(k, str) and k.casefold() == folded), None)
 
 
 def _is_fasttext(kv) -> bool:
@@ -79,7 +67,7 @@ def describe_word(kv, word: str) -> dict:
          "count": training frequency or None, "rank": 1 = most frequent, None when not in vocabulary}
     """
     typed = _clean(word)
-    form = _find(kv, typed)
+    form = find_word(kv, typed)
     info = {
         "input": typed,
         "word": form,
@@ -117,17 +105,10 @@ def _require(kv, word, what: str = "a word") -> str:
     return info["word"]
 
 
-def _word_list(words) -> list[str]:
-    """Words from a list, or from one string separated by commas or whitespace."""
-    if isinstance(words, str):
-        words = re.split(r"[,\s]+", words)
-    return [w.strip() for w in (words or []) if w is not None and str(w).strip()]
-
-
 def split_known(kv, words) -> tuple[list[str], list[str]]:
     """Split typed words into (forms the model has a vector for, in order, without repeats; unknown inputs)."""
     known, unknown = [], []
-    for w in _word_list(words):
+    for w in split_words(words):
         form = describe_word(kv, w)["word"]
         if form is None:
             unknown.append(w)
@@ -266,12 +247,12 @@ def neighbour_overlap(kv_a, kv_b, words, k: int = 10) -> list[dict]:
     each model learned from its corpus.
     """
     k = _check_k(k)
-    typed = list(dict.fromkeys(_word_list(words)))
+    typed = list(dict.fromkeys(split_words(words)))
     if not typed:
         raise UserError("Type some words first.")
     rows = []
     for w in typed:
-        wa, wb = _find(kv_a, w), _find(kv_b, w)
+        wa, wb = find_word(kv_a, w), find_word(kv_b, w)
         row = {
             "word": w,
             "word_a": wa,
