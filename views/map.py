@@ -51,12 +51,15 @@ with words_tab:
                                                  seeds=choice.seeds, per_seed=choice.per_seed)
         if unknown:
             st.caption(md(f"Not in the vocabulary: {', '.join(unknown[:30])}"))
-        config.validate(len(words))
+        if len(words) >= projection.MIN_WORDS:
+            config.validate(len(words))
     except UserError as exc:
         st.error(md(exc))
         words = []
-    if 0 < len(words) < 4:
-        st.dataframe({"word": words}, hide_index=True)
+    if 0 < len(words) < projection.MIN_WORDS:
+        st.info(f"A map needs at least {projection.MIN_WORDS} words: with so few, a layout says nothing. "
+                "Here they are as a table; add words to map them.")
+        st.dataframe({"word": words}, hide_index=True, key="map_few_words")
     elif words:
         mid = projection.map_id(vid, words, config)
         if not ws.exists(projection.KIND, mid):
