@@ -117,11 +117,11 @@ def _tokenizer(spec: models.ModelSpec, ws: Workspace):
 
         if spec.source == "tiny":
             tokenizer = models.byte_tokenizer()
-        elif spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID):
+        elif spec.id == models.SMOLLM_ID and not models.smollm_ready():
             gguf = models.smollm_gguf()
             tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
         else:
-            folder = ws.path("models", models.SMOLLM_ID) if spec.id == models.SMOLLM_ID else spec.path
+            folder = models.smollm_dir() if spec.id == models.SMOLLM_ID else spec.path
             tokenizer = models.from_hub(spec.id, lambda local: AutoTokenizer.from_pretrained(
                 folder, trust_remote_code=False, local_files_only=local or spec.source != "hub"))
         _TOKENIZERS[key] = tokenizer

@@ -143,7 +143,7 @@ def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: 
     flops = (6 if config.method == "full" else 4) * params * tokens_seen + 5 * 2 * params * data.val_tokens
     # plus what does not scale with the model: Trainer set-up and loading (~3 s), ~30 ms per step, and the
     # one-time SmolLM2 conversion
-    setup = 3 + 0.03 * steps + (20 if spec.id == models.SMOLLM_ID and not ws.exists("models", models.SMOLLM_ID) else 0)
+    setup = 3 + 0.03 * steps + (20 if spec.id == models.SMOLLM_ID and not models.smollm_ready() else 0)
     seconds = flops / (_device_flops(device) * _EFFICIENCY) + setup
     free = _available_memory(device)
     fits, reason = memory <= 0.9 * free, ""

