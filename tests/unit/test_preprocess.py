@@ -1,7 +1,10 @@
+from collections.abc import Sequence
+
 import pytest
 
+from core import preprocess
 from core.errors import UserError
-from core.preprocess import PRESETS, Pipeline, PipelineConfig, detect_language, stopword_source
+from core.preprocess import PRESETS, Pipeline, PipelineConfig, corpus_language, detect_language, stopword_source
 
 ARTICLE_WORDS = ["running", "runs", "ran", "runner", "cats", "cat", "ate", "flying", "better"]
 
@@ -163,3 +166,80 @@ def test_missing_wordnet_is_explained_and_stemmers_still_work():
                          capture_output=True, text=True, timeout=120).stdout
     assert "ERROR: WordNet is not installed" in out and "stemming works meanwhile" in out
     assert "['Lancaster', 'Porter', 'Snowball', 'word']" in out
+
+
+# The same news sentence in each language the pipeline offers (Chinese is told by its script).
+SENTENCES = {
+    "english": "The government said on Tuesday that it would not change its plans for the new tax, although many "
+               "people had asked for it.",
+    "german": "Die Regierung hat am Dienstag erklärt, dass sie ihre Pläne für die neue Steuer nicht ändern werde, "
+              "obwohl viele Menschen darum gebeten hatten.",
+    "french": "Le gouvernement a déclaré mardi qu'il ne changerait pas ses projets pour le nouvel impôt, bien que "
+              "beaucoup de gens l'aient demandé.",
+    "spanish": "El gobierno dijo el martes que no cambiaría sus planes para el nuevo impuesto, aunque muchas "
+               "personas lo habían pedido.",
+    "italian": "Il governo ha detto martedì che non cambierà i suoi piani per la nuova tassa, anche se molte persone "
+               "lo avevano chiesto.",
+    "portuguese": "O governo disse na terça-feira que não vai mudar os seus planos para o novo imposto, embora muitas "
+                  "pessoas o tenham pedido.",
+    "dutch": "De regering zei dinsdag dat ze haar plannen voor de nieuwe belasting niet zal veranderen, hoewel veel "
+             "mensen daarom hadden gevraagd.",
+    "swedish": "Regeringen sade på tisdagen att den inte kommer att ändra sina planer för den nya skatten, även om "
+               "många människor hade bett om det.",
+    "danish": "Regeringen sagde tirsdag, at den ikke vil ændre sine planer for den nye skat, selv om mange mennesker "
+              "havde bedt om det.",
+    "norwegian": "Regjeringen sa tirsdag at den ikke vil endre sine planer for den nye skatten, selv om mange "
+                 "mennesker hadde bedt om det.",
+    "finnish": "Hallitus sanoi tiistaina, että se ei aio muuttaa uutta veroa koskevia suunnitelmiaan, vaikka monet "
+               "ihmiset olivat sitä pyytäneet.",
+    "hungarian": "A kormány kedden azt mondta, hogy nem változtat az új adóra vonatkozó tervein, bár sok ember "
+                 "kérte ezt.",
+    "romanian": "Guvernul a declarat marți că nu își va schimba planurile pentru noua taxă, deși mulți oameni au "
+                "cerut acest lucru.",
+    "russian": "Правительство заявило во вторник, что не будет менять свои планы по новому налогу, хотя многие "
+               "люди об этом просили.",
+    "chinese": "政府星期二表示，虽然很多人提出了要求，但它不会改变新税的计划。",
+}
+
+
+@pytest.mark.parametrize("language", list(SENTENCES))
+def test_language_detection_for_every_offered_language(language):
+    assert set(SENTENCES) == set(preprocess.LANGUAGES)
+    assert detect_language([SENTENCES[language]]) == language
+
+
+def test_nothing_to_go_on_means_english():
+    assert detect_language([]) == "english"
+    assert detect_language(["   ", "12 345 678"]) == "english"
+
+
+class CountingTexts(Sequence):
+    """A corpus of ``n`` huge documents that counts which ones were read."""
+
+    def __init__(self, n: int, text: str):
+        self.n, self.text, self.read = n, text, []
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        self.read.append(i)
+        return self.text
+
+
+def test_detection_reads_a_bounded_sample_spread_over_the_corpus():
+    corpus = CountingTexts(1_000_000, SENTENCES["german"] * 20_000)  # a million 2.7 MB documents
+    assert len(preprocess.language_sample(corpus)) <= preprocess.SAMPLE_DOCUMENTS * (preprocess.SAMPLE_CHARS + 1)
+    corpus.read.clear()
+    assert detect_language(corpus) == "german"
+    assert len(corpus.read) == preprocess.SAMPLE_DOCUMENTS
+    assert corpus.read[0] == 0 and corpus.read[-1] > 900_000  # not just the first documents
+
+
+def test_detection_is_cached_per_corpus():
+    english, german = CountingTexts(50, SENTENCES["english"]), CountingTexts(50, SENTENCES["german"])
+    assert corpus_language("corpus-en", english) == "english"
+    reads = len(english.read)
+    assert corpus_language("corpus-en", english) == "english"
+    assert len(english.read) == reads  # the second call did not read the corpus again
+    assert corpus_language("corpus-de", german) == "german"  # another corpus is detected on its own
