@@ -1,11 +1,10 @@
 """Corpus Lab: the entrypoint. Navigation over the file pages, and the shared sidebar."""
 
 import os
-import threading
 
 import streamlit as st
 
-from ui import sidebar
+from ui import cached, sidebar
 
 # A file, not ":material/…" (Streamlit fetches that favicon from fonts.gstatic.com at every page load)
 # nor an emoji (a box on machines without an emoji font): served by this server, nothing leaves the machine.
@@ -31,15 +30,15 @@ pages = {
 
 
 @st.cache_resource(show_spinner=False)
-def warm_up_umap() -> None:
-    """Once per process, in the background: the first UMAP map would otherwise wait ~10+ s for numba."""
+def warm_up() -> None:
+    """Once per process: load what later pages need (NLTK and WordNet, gensim, UMAP's numba code, which
+    a first map would otherwise wait ~10+ s for) in the background, whenever no page is being drawn."""
     if os.environ.get("CORPUS_LAB_WARMUP", "1") != "0":
-        from core.projection import warm_up
-
-        threading.Thread(target=warm_up, name="umap-warm-up", daemon=True).start()
+        cached.warm_up_when_idle()
 
 
-warm_up_umap()
-page = st.navigation(pages)
-sidebar.render()
-page.run()
+warm_up()
+with cached.ACTIVITY.script_run():
+    page = st.navigation(pages)
+    sidebar.render()
+    page.run()

@@ -1,16 +1,33 @@
 """Cached loaders keyed by strings (workspace folder, artifact id), never by big objects.
 
 Artifacts never change once written (their id is a content hash), so these caches never go
-stale; they are shared by every browser session and must be treated as read-only."""
+stale; they are shared by every browser session and must be treated as read-only.
+
+Every page imports this module through the sidebar, so it imports nothing heavy at the top:
+gensim (~2 s) and torch (~3 s) load where a page needs them, not on every first render."""
 
 from __future__ import annotations
+
+import contextlib
+import importlib
+import os
+import platform
+import sys
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core.corpus import store
-from core.device import DeviceInfo, device_info
-from core.embeddings import store as vectors_store
 from ui.state import workspace
+
+if TYPE_CHECKING:
+    from core.device import DeviceInfo
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the corpus…")
@@ -33,11 +50,165 @@ def stats(cid: str) -> dict:
 
 @st.cache_data(ttl=10, show_spinner=False)
 def device() -> DeviceInfo:
+    from core.device import device_info
+
     return device_info()
+
+
+def _gpu_driver() -> str | None:
+    """The accelerator this machine may have, judged without torch: "CUDA", "ROCm", "MPS" or None."""
+    if Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*")):
+        return "CUDA"
+    if Path("/dev/kfd").exists():
+        return "ROCm"
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return "MPS"
+    return None
+
+
+def device_text() -> str:
+    """The compute device in words, for the sidebar. Without a GPU driver there is nothing for
+    torch to find, so a first render does not import it (~3 s) just to say "CPU"; with one, torch
+    loads in the background and the full line shows from the next rerun on."""
+    if "torch" in sys.modules:
+        return device().describe()
+    driver = _gpu_driver()
+    if driver is None:
+        return f"CPU · {os.cpu_count()} cores"
+    future = background("device", lambda: device().describe())
+    return future.result() if future.done() and not future.exception() else f"{driver} · checking the device…"
+
+
+_BACKGROUND: dict[str, Future] = {}
+_BACKGROUND_LOCK = threading.Lock()
+
+
+def background(name: str, load: Callable[[], object]) -> Future:
+    """``load()`` run once per process in a daemon thread, started by the first caller; every later
+    caller (any session) gets the same future. For slow, one-off loads a page can show without."""
+    with _BACKGROUND_LOCK:
+        future = _BACKGROUND.get(name)
+        if future is None:
+            future = _BACKGROUND[name] = Future()
+            threading.Thread(target=_fill, args=(future, load), name=f"background-{name}", daemon=True).start()
+    return future
+
+
+def _fill(future: Future, load: Callable[[], object]) -> None:
+    try:
+        future.set_result(load())
+    except BaseException as exc:  # the page that waits for it shows the error, as if it had loaded it itself
+        future.set_exception(exc)
+
+
+def when_ready(future: Future, message: str, poll: float = 0.5) -> bool:
+    """True once ``future`` is done; until then a running status with ``message`` that reruns the
+    page when it is, so the rest of the page never waits for it."""
+    if future.done():
+        return True
+
+    @st.fragment(run_every=poll)
+    def wait() -> None:
+        if future.done():
+            st.rerun()
+        st.status(message, state="running")
+
+    wait()
+    return False
+
+
+# What later pages would load in front of the user, warmed while the server is idle, in steps of about
+# a second (on 2 cores): a click that comes during a warm-up shares the CPU with one step, not with all.
+def _imports(*modules: str) -> list[Callable[[], object]]:
+    return [lambda m=m: importlib.import_module(m) for m in modules]
+
+
+def _normalisers() -> None:
+    from core.preprocess import compare_normalisers
+
+    compare_normalisers(["cats"])  # WordNet (~1.5 s), for the Preprocess page
+
+
+def _umap_import() -> None:
+    from core.umap_jit import load_umap
+
+    load_umap()  # umap-learn, pynndescent, numba and sklearn (~1.5-3 s)
+
+
+def _umap() -> None:
+    from core.projection import warm_up
+
+    warm_up()  # numba's UMAP layout from its disk cache (~0.3 s), then ~10-15 s of NN-descent compile
+
+
+# In the order a new user meets them: Embeddings and Map show nothing until gensim (with scipy, ~2 s) is in.
+WARM_UPS: dict[str, list[Callable[[], object]]] = {
+    "gensim": _imports("scipy.sparse", "scipy.linalg", "scipy.special", "scipy.stats", "gensim.utils",
+                       "gensim.matutils", "gensim.models"),
+    "normalisers": [*_imports("nltk"), _normalisers],
+    "umap": [_umap_import, _umap],
+}
+
+
+def warmed(name: str) -> Future:
+    """The warm-up ``name`` of ``WARM_UPS``, started now if the idle server has not done it yet."""
+    return background(name, lambda: [step() for step in WARM_UPS[name]])
+
+
+class Activity:
+    """Whether a page is being drawn (by any session), and for how long none has been."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._running = 0
+        self._since = time.monotonic()
+
+    @contextmanager
+    def script_run(self):
+        with self._lock:
+            self._running += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._running -= 1
+                self._since = time.monotonic()
+
+    def idle_for(self) -> float:
+        with self._lock:
+            return 0.0 if self._running else time.monotonic() - self._since
+
+
+ACTIVITY = Activity()
+
+
+def warm_up_when_idle(idle: float = 5.0, poll: float = 0.25) -> None:
+    """Run the steps of ``WARM_UPS`` in a background thread, each once no page has been drawn for
+    ``idle`` seconds and no job runs. On 2 cores, UMAP's compile next to a first render made that
+    render 2-3x slower, and a warm-up that starts just before a click slows what the click does
+    (seen with 2 s and whole warm-ups: a sample's statistics 1.5 → 3.3 s): the user's pages and
+    jobs come first, the warm-ups fill the pauses of someone reading a page."""
+
+    def run() -> None:
+        from core.jobs import REGISTRY
+
+        for name, steps in WARM_UPS.items():
+            if name in _BACKGROUND:  # a page asked for it already: it is being done
+                continue
+            for step in steps:
+                while ACTIVITY.idle_for() < idle or REGISTRY.active():
+                    time.sleep(poll)
+                with contextlib.suppress(Exception):  # a failed warm-up leaves the page to load and report it
+                    step()
+            warmed(name)  # every step done: marks it ready at once for the pages that ask
+
+    threading.Thread(target=run, name="warm-up", daemon=True).start()
 
 
 @st.cache_resource(max_entries=6, show_spinner="Loading the word vectors…")
 def _vectors(root: str, vid: str):
+    from core.embeddings import store as vectors_store
+
     return vectors_store.load_vectors(workspace(), vid)
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pandas as pd
 import streamlit as st
 
 from core.jobs import REGISTRY, Job
@@ -21,6 +20,8 @@ def job_panel(job: Job) -> None:
             st.rerun()
         st.progress(current.progress, text=md(current.message or current.title))
         if current.metrics:
+            import pandas as pd  # here, not at the top: the sidebar imports this module on every first render
+
             data = pd.DataFrame(current.metrics)
             # A step column ("epoch", "step") is the x axis, not one more line next to the loss;
             # other rates (tokens/s) would squash the loss lines, so only losses are drawn when there are some.
@@ -48,12 +49,22 @@ def active_jobs_summary() -> None:
     summary()
 
 
-def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = None, wait: float = 3.0) -> None:
-    """Submit ``work`` as a job owned by this session under ``state_key``, give it ``wait``
-    seconds (small inputs finish and show at once), then rerun so the page picks it up."""
+# How long a click waits, under a spinner, for its job before the page shows the job's panel. The wait
+# ends the moment the job does: a job this quick (a bundled sample, a small pipeline) shows its result
+# in the same click, without a progress bar flashing by; a longer one shows its progress bar and Cancel
+# after a second, not after a fixed few seconds of an unchanged page.
+QUICK_SECONDS = 1.0
+
+
+def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = None,
+              wait: float = QUICK_SECONDS) -> None:
+    """Submit ``work`` as a job owned by this session under ``state_key``, wait at most ``wait``
+    seconds under a spinner, then rerun: the page shows the result, or the job's panel."""
     job = REGISTRY.submit(title, work, kind=kind, key=key)
     st.session_state[state_key] = job.id
-    job.wait(wait)
+    if wait > 0:
+        with st.spinner(md(f"{title}…")):
+            job.wait(wait)
     st.rerun()
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import streamlit as st
 
 from core.corpus.store import KIND as CORPUS
@@ -40,7 +42,7 @@ def render() -> None:
         st.caption("Workspace")
         st.code(str(ws.root), language=None)
         st.caption("Compute device")
-        st.text(cached.device().describe())
+        st.text(cached.device_text())
         loaded_models()
         st.caption("Jobs")
         active_jobs_summary()
@@ -48,6 +50,8 @@ def render() -> None:
 
 def loaded_models() -> None:
     """Transformers in this process's memory (shared by every session), each with an Unload button."""
+    if "core.models" not in sys.modules:
+        return  # nothing can be loaded before a page imported it; importing it here would import torch (~3 s)
     from core import models
 
     entries = models.loaded()

@@ -7,7 +7,7 @@ import streamlit as st
 
 from core.errors import UserError
 from core.jobs import DONE
-from core.preprocess import Pipeline, PipelineConfig, compare_normalisers, detect_language
+from core.preprocess import Pipeline, PipelineConfig, compare_normalisers, corpus_language
 from core.tokens import KIND, build_tokens, load_report, tokens_id
 from ui import cached, demo
 from ui.jobs import finished_job, start_job
@@ -18,11 +18,6 @@ from ui.token_view import effect_report, tokens_html
 
 PREVIEW_CHARS = 4000
 ARTICLE_WORDS = "running, runs, ran, runner, cats, cat, ate, flying, better"
-
-
-@st.cache_data(show_spinner=False)
-def detected_language(cid: str) -> str:
-    return detect_language([d.text for d in cached.documents(cid)[:50]])
 
 
 @st.cache_resource(max_entries=8, show_spinner=False)
@@ -44,14 +39,15 @@ docs = cached.documents(cid)
 
 form, preview = st.columns([2, 3], gap="large")
 with form:
-    config = pipeline_form(detected_language(cid))
+    config = pipeline_form(corpus_language(cid, docs))
 with preview:
     st.subheader("Live preview")
     i = st.number_input("Document #", 0, len(docs) - 1, 0, key="pp_doc")
     text = docs[int(i)].text[:PREVIEW_CHARS]
     try:
         pipe = pipeline(json.dumps(config.to_dict(), sort_keys=True))
-        traces = pipe.trace(text)
+        with st.spinner("Running the pipeline on this document…"):  # the first stemmer or WordNet loads once
+            traces = pipe.trace(text)
     except UserError as exc:
         st.error(md(exc))
         st.stop()
@@ -66,10 +62,13 @@ with preview:
 
 st.subheader("Stemmer or lemmatizer?")
 words = st.text_input("Words to compare", ARTICLE_WORDS, key="pp_words")
-table = pd.DataFrame(compare_normalisers(words.split(",")))
-st.dataframe(table, hide_index=True, width="stretch", key="normalisers")
-if not any(c.startswith("WordNet") for c in table.columns):
-    st.warning("WordNet is not installed, so only the stemmers are shown. `make run` installs it offline.")
+# NLTK's import and WordNet's load take seconds, once per server: in the background, so that the
+# preview and the Run button below show at once.
+if cached.when_ready(cached.warmed("normalisers"), "Loading NLTK's stemmers and WordNet (once per server, a few seconds)…"):
+    table = pd.DataFrame(compare_normalisers(words.split(",")))
+    st.dataframe(table, hide_index=True, width="stretch", key="normalisers")
+    if not any(c.startswith("WordNet") for c in table.columns):
+        st.warning("WordNet is not installed, so only the stemmers are shown. `make run` installs it offline.")
 
 st.subheader("Run on the whole corpus")
 job = finished_job("tokens_job")

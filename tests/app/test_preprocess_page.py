@@ -6,6 +6,7 @@ from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources
 from core.tokens import KIND
 from core.workspace import Workspace
+from tests.app.conftest import wait_until
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 TEXT = ("The cats were running to the river bank. The US told us about it!\n\n"
@@ -20,7 +21,12 @@ def open_page(with_corpus: bool = True) -> AppTest:
     at = AppTest.from_file(str(APP), default_timeout=90).run()
     at.switch_page("views/preprocess.py").run()
     assert not at.exception
-    return at
+    return wait_until(at, comparison_shown) if with_corpus else at
+
+
+def comparison_shown(at: AppTest) -> bool:
+    """NLTK and WordNet load in the background: the comparison table shows once they have."""
+    return any("Porter" in d.value.columns for d in at.dataframe)
 
 
 def preview(at: AppTest) -> str:
@@ -87,3 +93,23 @@ def test_a_pipeline_that_removes_everything_says_so():
     at.button(key="pp_run").click().run()
     assert not at.exception
     assert "Every token was filtered out" in at.error[0].value
+
+
+def test_the_run_button_does_not_wait_for_nltk(monkeypatch):
+    """While NLTK and WordNet still load, the page shows everything else and says what it waits for."""
+    from concurrent.futures import Future
+
+    from ui import cached
+
+    pending = Future()
+    monkeypatch.setitem(cached._BACKGROUND, "normalisers", pending)
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sources(ws, [Source("t.txt", TEXT.encode())], ReadOptions(), name="t").id)
+    at = AppTest.from_file(str(APP), default_timeout=90).run()
+    at.switch_page("views/preprocess.py").run()
+    assert not at.exception
+    assert "Loading NLTK" in at.status[0].label and at.status[0].state == "running"
+    assert at.button(key="pp_run") and not comparison_shown(at)
+    pending.set_result([])
+    at.run()
+    assert comparison_shown(at) and not at.status
