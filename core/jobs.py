@@ -27,7 +27,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from core.errors import UserError
 
@@ -105,6 +105,25 @@ class JobContext:
             raise Cancelled()
 
 
+@runtime_checkable
+class Progress(Protocol):
+    """What long work reports to: a ``JobContext`` in a job, a ``SubProgress`` for one stage of it,
+    ``NoJob`` outside any job. Core functions take ``ctx: Progress | None``."""
+
+    def progress(self, fraction: float, message: str | None = None) -> None: ...
+
+    def metric(self, **values: float) -> None: ...
+
+    def log(self, message: str) -> None: ...
+
+    def partial(self, value: Any) -> None: ...
+
+    @property
+    def cancelled(self) -> bool: ...
+
+    def check_cancelled(self) -> None: ...
+
+
 class NoJob:
     """Stands in for a JobContext when work runs outside a job (tests, scripts, benchmarks)."""
 
@@ -168,14 +187,21 @@ class JobRegistry:
         threading.Thread(target=self._run, args=(job, fn), name=f"job-{job.id}", daemon=True).start()
         return job
 
+    # Reads take the lock too: a submit trimming the dict while another session iterates it would
+    # raise "dictionary changed size during iteration" in that session's page.
     def get(self, job_id: str | None) -> Job | None:
-        return self._jobs.get(job_id) if job_id else None
+        if not job_id:
+            return None
+        with self._lock:
+            return self._jobs.get(job_id)
 
     def active(self) -> list[Job]:
-        return [j for j in list(self._jobs.values()) if not j.is_finished]
+        with self._lock:
+            return [j for j in self._jobs.values() if not j.is_finished]
 
     def all(self) -> list[Job]:
-        return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
+        with self._lock:
+            return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
     def _trim(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.is_finished), key=lambda j: j.created)

@@ -22,6 +22,7 @@ import os
 import platform
 import shutil
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -203,6 +204,12 @@ class Workspace:
             return default
 
     def set_state(self, key: str, value) -> None:
+        # Read-modify-write under one lock per folder: two sessions setting different keys at once
+        # would otherwise each write back the file they read, and one key would be lost.
+        with _state_lock(self.root):
+            self._set_state(key, value)
+
+    def _set_state(self, key: str, value) -> None:
         path = self.root / "state.json"
         try:
             state = json.loads(path.read_text(encoding="utf-8"))
@@ -212,6 +219,15 @@ class Workspace:
             state = {}
         state[key] = value
         atomic_write_text(path, json.dumps(state, indent=2))
+
+
+_STATE_LOCKS: dict[Path, threading.Lock] = {}
+_STATE_LOCKS_GUARD = threading.Lock()
+
+
+def _state_lock(root: Path) -> threading.Lock:
+    with _STATE_LOCKS_GUARD:
+        return _STATE_LOCKS.setdefault(root, threading.Lock())
 
 
 def _safe_name(name: str) -> bool:

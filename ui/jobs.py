@@ -76,8 +76,14 @@ def running(state_key: str) -> bool:
 
 def finished_job(state_key: str, panel=job_panel) -> Job | None:
     """This session's job under ``state_key``: ``panel(job)`` while it runs, handed back once when done."""
-    job = REGISTRY.get(st.session_state.get(state_key))
+    job_id = st.session_state.get(state_key)
+    job = REGISTRY.get(job_id)
     if job is None:
+        if job_id is not None:  # the registry keeps the last 50 finished jobs; this one was dropped
+            del st.session_state[state_key]
+            st.info("The job started here finished a while ago and its record has expired: anything it saved is "
+                    "in the workspace and shown on this page; run it again for its messages.",
+                    icon=":material/history:")
         return None
     if not job.is_finished:
         panel(job)

@@ -41,3 +41,31 @@ def test_panel_shows_progress_metrics_and_cancels():
     assert job.wait(5) and job.status == CANCELLED
     at.run()
     assert at.markdown[0].value == "finished: cancelled"
+
+
+def finished_script(job_id):
+    import streamlit as st
+
+    from ui.jobs import finished_job
+
+    if "seeded" not in st.session_state:  # as a start button would, once
+        st.session_state.seeded = st.session_state.job = job_id
+    job = finished_job("job", panel=lambda running: st.write("running"))
+    st.write(f"result: {job.result if job else None}")
+
+
+def test_a_job_dropped_from_the_registry_says_it_expired():
+    release = threading.Event()
+    job = REGISTRY.submit("Slow", lambda ctx: release.wait(5) and 42, kind="test")
+    at = AppTest.from_function(finished_script, args=(job.id,), default_timeout=30).run()
+    assert at.markdown[0].value == "running"
+    release.set()
+    assert job.wait(5)
+    with REGISTRY._lock:  # what trimming does once 50 newer jobs have finished
+        del REGISTRY._jobs[job.id]
+    at.run()
+    assert not at.exception
+    assert "expired" in at.info[0].value
+    assert "job" not in at.session_state
+    at.run()
+    assert not at.info and at.markdown[-1].value == "result: None"  # said once, then the page is as before

@@ -106,3 +106,11 @@ def test_sub_progress_maps_a_step_onto_its_share_of_the_bar():
     assert seen == [(0.2, "start"), (0.4, None), (0.6, "end"), {"loss": 1.0}]
     with pytest.raises(Cancelled):
         step.check_cancelled()
+
+
+def test_every_reporter_satisfies_the_progress_protocol():
+    from core.jobs import Job, JobContext, NoJob, Progress, SubProgress
+
+    ctx = JobContext(Job(title="t", kind="test"))
+    for reporter in (ctx, NoJob(), SubProgress(ctx, 0.2, 0.4)):
+        assert isinstance(reporter, Progress)

@@ -136,3 +136,22 @@ def test_from_env_uses_corpus_lab_home(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     assert Workspace.from_env().root == (tmp_path / "workspace").resolve()
     assert os.path.isdir(tmp_path / "workspace")
+
+
+def test_sessions_setting_different_keys_at_once_lose_none(tmp_path):
+    import threading
+
+    ws = Workspace(tmp_path)
+    barrier = threading.Barrier(8)
+
+    def setter(i):
+        barrier.wait()
+        for round_ in range(20):
+            Workspace(tmp_path).set_state(f"key{i}", round_)  # each session may hold its own Workspace
+
+    threads = [threading.Thread(target=setter, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert all(ws.get_state(f"key{i}") == 19 for i in range(8))
