@@ -112,13 +112,18 @@ class PipelineConfig:
         return cls(**values)
 
 
+# Keyed by ids (stable in code, tests and saved state); PRESET_LABELS are what people read.
 PRESETS = {
-    "As in the article: lowercase + Porter": PipelineConfig(stopwords="default", normalise="porter"),
-    "Lemmatize (WordNet, smart case)": PipelineConfig(case="smart", stopwords="default", normalise="wordnet",
-                                                      pos="auto"),
-    "Minimal: tokens only": PipelineConfig(case="keep", drop_punctuation=False, urls="keep", emails="keep",
-                                           emoji="keep"),
-    "Chinese (jieba)": PipelineConfig(language="chinese", tokenizer="jieba", stopwords="default"),
+    "porter": PipelineConfig(stopwords="default", normalise="porter"),
+    "wordnet": PipelineConfig(case="smart", stopwords="default", normalise="wordnet", pos="auto"),
+    "minimal": PipelineConfig(case="keep", drop_punctuation=False, urls="keep", emails="keep", emoji="keep"),
+    "chinese": PipelineConfig(language="chinese", tokenizer="jieba", stopwords="default"),
+}
+PRESET_LABELS = {
+    "porter": "Classic: lowercase, no stopwords, Porter stems",
+    "wordnet": "Lemmatize (WordNet, smart case)",
+    "minimal": "Minimal: tokens only",
+    "chinese": "Chinese (jieba)",
 }
 
 

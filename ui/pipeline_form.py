@@ -9,6 +9,7 @@ from core.preprocess import (
     LANGUAGES,
     NORMALISERS,
     POS,
+    PRESET_LABELS,
     PRESETS,
     SENTENCES,
     SPECIAL,
@@ -36,7 +37,8 @@ def pipeline_form(detected: str | None = None) -> PipelineConfig:
         # config this session built (kept under a non-widget key), else the defaults.
         saved = st.session_state.get("pp_config")
         _apply(PipelineConfig.from_dict(saved) if saved else PipelineConfig(language=detected or "english"))
-    preset = st.selectbox("Preset", ["(custom)"] + list(PRESETS), key="pp_preset")
+    preset = st.selectbox("Preset", ["(custom)"] + list(PRESETS), key="pp_preset",
+                          format_func=lambda p: PRESET_LABELS.get(p, p))
     if st.button("Apply preset", disabled=preset == "(custom)", key="pp_apply"):
         _apply(PRESETS[preset])
         st.rerun()

@@ -45,7 +45,7 @@ def test_preview_table_and_a_preset_change_the_tokens():
     table = at.dataframe[0].value  # AppTest keeps no keys for dataframes
     assert table.set_index("word").loc["running", "Porter"] == "run"
     assert table.set_index("word").loc["better", "WordNet (adjective)"] == "good"
-    at.selectbox(key="pp_preset").set_value("As in the article: lowercase + Porter").run()
+    at.selectbox(key="pp_preset").set_value("porter").run()
     at.button(key="pp_apply").click().run()
     assert not at.exception
     assert at.selectbox(key="pp_normalise").value == "porter"
@@ -69,7 +69,7 @@ def test_user_text_is_escaped_in_the_preview():
 
 def test_run_on_the_corpus_makes_a_tokens_artifact_and_shows_its_effect():
     at = open_page()
-    at.selectbox(key="pp_preset").set_value("Lemmatize (WordNet, smart case)").run()
+    at.selectbox(key="pp_preset").set_value("wordnet").run()
     at.button(key="pp_apply").click().run()
     at.button(key="pp_run").click().run()
     assert not at.exception

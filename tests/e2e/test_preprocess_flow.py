@@ -22,7 +22,7 @@ def test_applying_a_preset_changes_the_preview(browser, fresh_server):
         expect(preview.locator("span[title$='(normalised)']")).to_have_count(0)
         settle(page)
         page.get_by_test_id("stSelectbox").filter(has_text="Preset").click()
-        page.get_by_role("option", name="As in the article: lowercase + Porter").click()
+        page.get_by_role("option", name="Classic: lowercase, no stopwords, Porter stems").click()
         settle(page)
         page.get_by_role("button", name="Apply preset").click()
         expect(preview.locator("span[title='people → peopl (normalised)']").first).to_be_visible()

@@ -95,7 +95,7 @@ def test_sentences_rules_punkt_and_none():
 
 
 def test_chinese_segmentation_mixed_scripts_and_emoji():
-    pipe = Pipeline(PRESETS["Chinese (jieba)"])
+    pipe = Pipeline(PRESETS["chinese"])
     sentences = pipe.process("我们喜欢自然语言处理。Word2Vec 把每个词表示成向量！😀")
     assert sentences[0] == ["我们", "喜欢", "自然语言", "处理"]
     assert sentences[1][0] == "word2vec" and "向量" in sentences[1] and "把" not in sentences[1]  # a stopword
