@@ -20,9 +20,18 @@ def _apply_preset(key: str) -> None:
 
 def settings_form(key: str, *, chat_available: bool, chat_default: bool) -> GenerationConfig:
     """Widgets under ``key`` (so two forms can sit side by side); returns the chosen config."""
-    if f"{key}_strategy" not in st.session_state:  # first visit: start from "balanced"
-        st.session_state[f"{key}_preset"] = "balanced"
-        _apply_preset(key)
+    saved = st.session_state.get(f"{key}_saved")  # a non-widget copy of the last settings
+    if any(f"{key}_{name}" not in st.session_state for name in _FIELDS):
+        # First visit, another page in between, or widget state dropped by a run that ended early
+        # (seen with five sessions streaming at once: the sliders came back at their minimum while
+        # the caption still named the preset). Restore every knob, not just the missing ones.
+        if saved:
+            for name in _FIELDS:
+                st.session_state[f"{key}_{name}"] = saved[name]
+            st.session_state[f"{key}_preset"] = saved.get("preset", "custom")
+        else:
+            st.session_state[f"{key}_preset"] = "balanced"
+            _apply_preset(key)
     st.segmented_control("Preset", [*PRESETS, "custom"], key=f"{key}_preset", on_change=_apply_preset, args=(key,),
                          help="precise: greedy, the same text every time · balanced: sampling at temperature 0.7 · "
                               "creative: temperature 1, nucleus 0.95. Changing any knob makes it your own.")
@@ -57,6 +66,8 @@ def settings_form(key: str, *, chat_available: bool, chat_default: bool) -> Gene
         top_p=float(top_p), repetition_penalty=float(penalty), no_repeat_ngram_size=int(ngram), num_beams=int(beams),
         stop=tuple(s.replace("\\n", "\n").replace("\\t", "\t") for s in stops.split("|") if s),
         seed=int(seed), chat=chat, system=system)
+    st.session_state[f"{key}_saved"] = {**{name: getattr(config, name) for name in _FIELDS},
+                                        "preset": st.session_state.get(f"{key}_preset")}
     preset = PRESETS.get(st.session_state.get(f"{key}_preset"))
     if preset is not None and any(getattr(preset, f) != getattr(config, f) for f in _FIELDS[1:-1]):  # the decoding knobs
         st.caption("Changed from the preset: " + config.label())
