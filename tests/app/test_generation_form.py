@@ -9,9 +9,10 @@ def form_script():
     from ui.generation_form import settings_form
 
     if st.session_state.get("away"):  # a run without the form: Streamlit drops the state of its widgets
-        st.stop()
-    config = settings_form("g", chat_available=False, chat_default=False)
-    st.write(f"used: T {config.temperature} top-p {config.top_p}")
+        st.write("elsewhere")
+    else:
+        config = settings_form("g", chat_available=False, chat_default=False)
+        st.write(f"used: T {config.temperature} top-p {config.top_p}")
 
 
 def used(at):
