@@ -45,6 +45,7 @@ bench: setup
 	$(PY) bench/embeddings.py --quick
 	$(PY) bench/glove.py --quick
 	$(PY) bench/quality.py --quick
+	$(PY) bench/ui.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -57,7 +57,8 @@ def device() -> DeviceInfo:
 
 def _gpu_driver() -> str | None:
     """The accelerator this machine may have, judged without torch: "CUDA", "ROCm", "MPS" or None."""
-    if Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*")):
+    if Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*")) \
+            or Path("/dev/dxg").exists():  # WSL2 reaches the Windows GPU driver through /dev/dxg
         return "CUDA"
     if Path("/dev/kfd").exists():
         return "ROCm"
@@ -66,17 +67,21 @@ def _gpu_driver() -> str | None:
     return None
 
 
+def _describe_device() -> str:
+    from core.device import device_info
+
+    return device_info().describe()
+
+
 def device_text() -> str:
     """The compute device in words, for the sidebar. Without a GPU driver there is nothing for
     torch to find, so a first render does not import it (~3 s) just to say "CPU"; with one, torch
     loads in the background and the full line shows from the next rerun on."""
-    if "torch" in sys.modules:
-        return device().describe()
     driver = _gpu_driver()
     if driver is None:
-        return f"CPU · {os.cpu_count()} cores"
-    future = background("device", lambda: device().describe())
-    return future.result() if future.done() and not future.exception() else f"{driver} · checking the device…"
+        return device().describe() if "torch" in sys.modules else f"CPU · {os.cpu_count()} cores"
+    future = background("device", _describe_device)  # torch's import, off the page
+    return device().describe() if future.done() else f"{driver} · checking the device…"
 
 
 _BACKGROUND: dict[str, Future] = {}

@@ -40,7 +40,7 @@ def render() -> None:
             m = ws.manifest("vectors", vectors)
             st.caption(md(f"Vectors: {m.name} · {m.metrics.get('words', 0):,} words"))
         st.caption("Workspace")
-        st.code(str(ws.root), language=None)
+        st.text(str(ws.root))
         st.caption("Compute device")
         st.text(cached.device_text())
         loaded_models()

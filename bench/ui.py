@@ -1,0 +1,307 @@
+"""Waits a user sees: each page's first render on a fresh server, and the clicks that start work.
+
+Usage: ``.venv/bin/python bench/ui.py [--quick] [--runs N]``. Drives Debian's Chromium
+(``/usr/bin/chromium``) with Playwright against ``streamlit run app.py`` started here on a free
+port with a temporary ``CORPUS_LAB_HOME``, as ``make run`` would (UMAP warm-up on, Hub offline).
+
+- *first render*: a fresh server per page and run (nothing imported yet, as after ``make run``),
+  from ``page.goto`` until the page's own last element is visible and the script has ended. The
+  workspace holds the Lee sample, tokens without stopwords and a small CBOW model (so Corpus,
+  Embeddings and Map show their real content, not their empty states; Preprocess, with its default
+  settings, shows its Run button as on a first visit);
+- *Load sample*: on a fresh server with an empty workspace, the click on "Load sample" (Lee) until
+  its statistics show;
+- *Draw the map*: on a fresh server, the click on "Draw the map" (the model's whole vocabulary,
+  UMAP) until the chart shows.
+
+For the clicks, *feedback* is when a spinner, a progress bar or the result first showed: a wait
+over a second with no spinner is a blank wait. Each figure is the median of ``--runs`` runs (3).
+``--quick`` (Home, Corpus with an empty workspace + Load sample, Preprocess, Map + Draw) takes about
+two minutes on 2 cores; the full run (every page) about five.
+
+The last line is ``RESULT slowest_first_render_s=<the slowest page's median> goal<=3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+GOAL_RENDER_S, GOAL_SAMPLE_S, BLANK_S = 3.0, 1.5, 1.0
+TIMEOUT_MS = 180_000
+FEEDBACK = '[data-testid="stSpinner"], [data-testid="stProgress"]'
+
+
+@dataclass(frozen=True)
+class Page:
+    """A page, the URL path that opens it, and what it draws last (its first render is done then)."""
+
+    name: str
+    path: str
+    role: str  # a Playwright role, or "text"
+    label: str
+    seeded: bool = True  # whether the workspace holds a corpus, tokens and vectors
+    quick: bool = False
+
+
+PAGES = (
+    Page("Home", "", "heading", "Corpus Lab", quick=True),
+    Page("Corpus (empty workspace)", "corpus", "text", "No corpus yet: upload files", seeded=False, quick=True),
+    Page("Corpus (Lee)", "corpus", "tab", "Concordance"),
+    Page("Preprocess (Lee)", "preprocess", "button", "Run pipeline", quick=True),
+    Page("Embeddings", "embeddings", "tab", "Import & export"),
+    Page("Map", "map", "button", "Draw the map", quick=True),
+    Page("Attention", "attention", "text", "Load a model to look inside it"),
+    Page("Generate", "generate", "text", "Load a language model to write with it"),
+    Page("Fine-tune", "finetune", "button", "Start fine-tuning"),
+)
+
+
+@dataclass
+class Figures:
+    render: dict[str, list[float]] = field(default_factory=dict)
+    click: dict[str, list[float]] = field(default_factory=dict)
+    feedback: dict[str, list[float]] = field(default_factory=dict)
+
+    def add(self, table: dict, name: str, value: float) -> None:
+        table.setdefault(name, []).append(value)
+
+
+# the server --------------------------------------------------------------------------------------
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """``streamlit run app.py`` on a free port with its own copy of a workspace; healthy on return."""
+
+    def __init__(self, tmp: Path, seed: Path | None, warm_up: bool = True):
+        self.home = tmp / "workspace"
+        if seed is not None:
+            shutil.copytree(seed, self.home)
+        self.home.mkdir(parents=True, exist_ok=True)
+        port = _free_port()
+        self.url = f"http://localhost:{port}"
+        env = {**os.environ, "CORPUS_LAB_HOME": str(self.home), "HF_HUB_OFFLINE": "1"}
+        env.pop("CORPUS_LAB_WARMUP", None)  # as `make run`: the idle-time warm-up is part of what a user gets
+        if not warm_up:
+            env["CORPUS_LAB_WARMUP"] = "0"
+        self.log = tmp / "streamlit.log"
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
+                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"streamlit exited early:\n{self.log.read_text(errors='replace')}")
+            try:
+                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
+                    if r.status == 200:
+                        return
+            except (urllib.error.URLError, OSError):
+                time.sleep(0.2)
+        self.stop()
+        raise RuntimeError("streamlit was not healthy after 60 s")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+
+
+def seed_workspace(root: Path) -> int:
+    """The Lee sample, active, with tokens and a small CBOW model; returns the model's words.
+
+    The tokens drop stopwords, so the Preprocess page (default settings: keep them) shows its Run
+    button, as on a first visit, rather than the report of a pipeline already run."""
+    from core.corpus.store import ingest_sample
+    from core.embeddings.config import EmbeddingConfig
+    from core.embeddings.train import train_vectors
+    from core.preprocess import PipelineConfig
+    from core.tokens import build_tokens
+    from core.workspace import Workspace
+
+    ws = Workspace(root)
+    corpus = ingest_sample(ws, "lee")
+    tokens = build_tokens(ws, corpus.id, PipelineConfig(stopwords="default"))
+    vectors = train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=32, epochs=5))
+    ws.set_state("active_corpus", corpus.id)
+    ws.set_state("active_tokens", tokens.id)
+    ws.set_state("active_vectors", vectors.id)
+    return int(vectors.metrics.get("words", 0))
+
+
+# the browser -------------------------------------------------------------------------------------
+def _target(page, spec: Page):
+    if spec.role == "text":
+        return page.get_by_text(spec.label).first
+    return page.get_by_role(spec.role, name=spec.label).first
+
+
+def _ended(page) -> None:
+    """The script run has ended (checked only after something the run draws is visible)."""
+    page.wait_for_function("""() => document.querySelector('[data-testid="stApp"]')
+        ?.getAttribute('data-test-script-state') === 'notRunning'""", timeout=TIMEOUT_MS)
+
+
+def first_render(page, url: str, spec: Page) -> float:
+    t0 = time.perf_counter()
+    page.goto(f"{url}/{spec.path}", wait_until="commit")
+    _target(page, spec).wait_for(state="visible", timeout=TIMEOUT_MS)
+    page.get_by_text("Compute device").first.wait_for(state="visible", timeout=TIMEOUT_MS)  # the sidebar
+    _ended(page)
+    return time.perf_counter() - t0
+
+
+def _settle(page) -> None:
+    _ended(page)
+    page.wait_for_function("""() => [...document.querySelectorAll('[data-testid="stExpander"] details')]
+        .every(d => d.getAnimations().length === 0 && !d.style.height)""", timeout=TIMEOUT_MS)
+
+
+def timed_click(page, button, done) -> tuple[float, float]:
+    """(seconds from the click until ``done`` is visible, seconds until a spinner, a bar or the result showed)."""
+    t0 = time.perf_counter()
+    button.click()
+    feedback = None
+    spinner = page.locator(FEEDBACK).first
+    while True:
+        now = time.perf_counter() - t0
+        if done.is_visible():
+            return now, feedback if feedback is not None else now
+        if feedback is None and spinner.is_visible():
+            feedback = now
+        if now > TIMEOUT_MS / 1000:
+            raise TimeoutError("the result did not show")
+        time.sleep(0.02)
+
+
+def _open_bring_a_corpus(page, tries: int = 3) -> None:
+    """Streamlit's expander now and then paints closed although it is open (on a fresh server's slow first
+    run): close and reopen it until its tabs show (as tests/e2e/test_corpus_flow.py does)."""
+    expander = page.get_by_test_id("stExpander").filter(has_text="Bring a corpus")
+    summary, tab = expander.locator("summary"), expander.get_by_role("tab", name="Bundled sample")
+    for _ in range(tries):
+        try:
+            tab.wait_for(state="visible", timeout=3_000)
+            return
+        except Exception:
+            summary.click()
+            _settle(page)
+    tab.wait_for(state="visible", timeout=TIMEOUT_MS)
+
+
+def load_sample(page) -> tuple[float, float]:
+    _open_bring_a_corpus(page)
+    page.get_by_role("tab", name="Bundled sample").click()
+    page.get_by_text("Lee news corpus").first.click()
+    _settle(page)
+    metric = page.get_by_test_id("stMetric").filter(has_text="Documents").filter(has_text="300")
+    return timed_click(page, page.get_by_role("button", name="Load sample"), metric)
+
+
+def draw_map(page) -> tuple[float, float]:
+    _settle(page)
+    chart = page.get_by_test_id("stPlotlyChart").first
+    return timed_click(page, page.get_by_role("button", name="Draw the map"), chart)
+
+
+def one_run(browser, tmp: Path, seed: Path, pages: tuple[Page, ...], figures: Figures, run: int,
+            warm_up: bool) -> None:
+    for spec in pages:
+        folder = tmp / f"run{run}-{spec.path or 'home'}-{'seeded' if spec.seeded else 'empty'}"
+        server = Server(folder, seed if spec.seeded else None, warm_up)
+        context = browser.new_context(viewport={"width": 1500, "height": 1000})
+        try:
+            page = context.new_page()
+            figures.add(figures.render, spec.name, first_render(page, server.url, spec))
+            extra = {"Corpus (empty workspace)": ("Load sample (Lee) → statistics", load_sample),
+                     "Map": ("Draw the map → chart", draw_map)}.get(spec.name)
+            if extra:
+                took, feedback = extra[1](page)
+                figures.add(figures.click, extra[0], took)
+                figures.add(figures.feedback, extra[0], feedback)
+        finally:
+            context.close()
+            server.stop()
+            shutil.rmtree(folder, ignore_errors=True)
+        print(f"  run {run}: {spec.name} done", file=sys.stderr)
+
+
+def report(figures: Figures, runs: int, words: int, load: tuple[float, float]) -> float:
+    def med(values: list[float]) -> float:
+        return statistics.median(values)
+
+    print(f"\nMedian of {runs} run(s); a fresh server per page and run; load average {load[0]:.1f} at start, "
+          f"{load[1]:.1f} at the end; {os.cpu_count()} CPUs.\n")
+    print("| step | median s | runs s | goal s |")
+    print("|---|---:|---|---:|")
+    for name, values in figures.render.items():
+        print(f"| first render: {name} | {med(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} | {GOAL_RENDER_S:g} |")
+    for name, values in figures.click.items():
+        goal = f"{GOAL_SAMPLE_S:g}" if name.startswith("Load sample") else "–"
+        label = name.replace("the map", f"the map ({words:,} words)")
+        print(f"| {label} | {med(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} | {goal} |")
+        fb = figures.feedback[name]
+        print(f"| … first spinner, bar or result | {med(fb):.2f} | {', '.join(f'{v:.2f}' for v in fb)} | {BLANK_S:g} |")
+    slowest = max(med(v) for v in figures.render.values())
+    return slowest
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="Home, Corpus + Load sample, Preprocess, Map + Draw")
+    parser.add_argument("--runs", type=int, default=3, help="runs per figure (median); default 3")
+    parser.add_argument("--only", help="only the pages whose name contains this (e.g. Corpus)")
+    parser.add_argument("--no-warm-up", action="store_true", help="CORPUS_LAB_WARMUP=0: no idle-time warm-up")
+    args = parser.parse_args()
+    if not Path(CHROMIUM).exists():
+        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
+    from playwright.sync_api import sync_playwright
+
+    pages = tuple(p for p in PAGES if (p.quick or not args.quick) and (args.only or "") in p.name)
+    tmp = Path(tempfile.mkdtemp(prefix="corpus-lab-bench-ui-"))
+    load_start = os.getloadavg()[0]
+    figures = Figures()
+    try:
+        words = seed_workspace(tmp / "seed")
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                for run in range(1, args.runs + 1):
+                    one_run(browser, tmp, tmp / "seed", pages, figures, run, not args.no_warm_up)
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    slowest = report(figures, args.runs, words, (load_start, os.getloadavg()[0]))
+    print(f"\nRESULT slowest_first_render_s={slowest:.2f} goal<={GOAL_RENDER_S:g}")
+
+
+if __name__ == "__main__":
+    main()
