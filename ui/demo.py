@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.demo import run_demo
 from core.jobs import DONE
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -36,5 +35,12 @@ def offer(*, key: str, primary: bool = True) -> None:
     if st.button("Show me on a sample", key=key, type="primary" if primary else "secondary", icon=":material/play_arrow:",
                  help="Loads the Lee news sample (300 stories), tokenizes it, trains word vectors with settings "
                       "chosen for its size and draws their map: about half a minute, each step shown."):
-        start_job(JOB_KEY, "Tour: sample → tokens → vectors → map", lambda ctx: run_demo(ws, "lee", ctx=ctx),
-                  kind="demo", key="demo-lee")
+        start_job(JOB_KEY, "Tour: sample → tokens → vectors → map", lambda ctx: _run(ws, ctx), kind="demo", key="demo-lee")
+
+
+def _run(ws, ctx):
+    # Imported in the job, not at the top: core.demo pulls in gensim, ~2 s on the first render of every
+    # page that offers the tour.
+    from core.demo import run_demo
+
+    return run_demo(ws, "lee", ctx=ctx)
