@@ -74,10 +74,22 @@ class ModelCache:
     """
 
     def __init__(self, budget: int | None = None):
-        self.budget = budget if budget is not None else _default_budget()
+        self._budget = budget
         self._entries: OrderedDict[str, LoadedModel] = OrderedDict()
         self._lock = threading.Lock()
         self._loading: dict[str, threading.Lock] = {}
+
+    @property
+    def budget(self) -> int:
+        # Worked out on first use, not at import: it may import torch (~3 s), and every page that
+        # imports the model core would otherwise pay that on its first render.
+        if self._budget is None:
+            self._budget = _default_budget()
+        return self._budget
+
+    @budget.setter
+    def budget(self, value: int) -> None:
+        self._budget = value
 
     def get(self, key: str) -> LoadedModel | None:
         with self._lock:
