@@ -35,6 +35,8 @@ def settings_form(key: str, *, chat_available: bool, chat_default: bool) -> Gene
     st.segmented_control("Preset", [*PRESETS, "custom"], key=f"{key}_preset", on_change=_apply_preset, args=(key,),
                          help="precise: greedy, the same text every time · balanced: sampling at temperature 0.7 · "
                               "creative: temperature 1, nucleus 0.95. Changing any knob makes it your own.")
+    if not chat_available:  # switched from a chat model: a toggle left on but disabled could not be turned off
+        st.session_state[f"{key}_chat"] = False
     chat = st.toggle("Chat mode (the model's chat template)", value=chat_default and chat_available,
                      disabled=not chat_available, key=f"{key}_chat",
                      help="Wraps the prompt as a user turn, the way instruction-tuned models were trained. "

@@ -22,10 +22,12 @@ def model_picker(key: str, *, kinds: tuple[str, ...] = ("causal", "encoder"), at
     st.caption(md(spec.description))
     device = models.default_device()
     dtype = models.default_dtype(device, spec.kind)
+    # One load job per model: a load that finished for one model is never handed back for another.
+    state = f"{key}_load_job:{spec.id}"
     cached = models.cached(spec.id, device, dtype, attentions)
     if cached is not None:
+        st.session_state.pop(state, None)  # its load is done; a stale job must not return an evicted copy later
         return cached
-    state = f"{key}_load_job"
     job = finished_job(state)
     if job is not None and job.status == DONE:
         return job.result
