@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test lint unit app e2e bench setup clean
+.PHONY: run test test-fast lint unit app e2e bench setup clean
 
 setup: $(STAMP)
 
@@ -23,21 +23,30 @@ run: setup
 	@echo "Corpus Lab: http://localhost:$(PORT)"
 	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py --server.port $(PORT)
 
+# Every test target runs with the Hub offline (no ~25 s of retries) and no numba warm-up thread.
+# tests/conftest.py adds the rest: a temp workspace per test and the tiny models in the pickers.
+PYTEST := HF_HUB_OFFLINE=1 CORPUS_LAB_WARMUP=0 $(PY) -m pytest -q
+
 lint: setup
 	$(VENV)/bin/ruff check .
 
 unit: setup
-	$(PY) -m pytest tests/unit -q
+	$(PYTEST) tests/unit
 
 app: setup
-	$(PY) -m pytest tests/app -q
+	$(PYTEST) tests/app
 
 e2e: setup
-	$(PY) -m pytest tests/e2e -q
+	$(PYTEST) tests/e2e
 
 test: setup
 	$(VENV)/bin/ruff check .
-	HF_HUB_OFFLINE=1 CORPUS_LAB_WARMUP=0 $(PY) -m pytest -q
+	$(PYTEST)
+
+# No browser: ruff, unit and AppTests (the real-model tier included; add -m "not real_model" by hand to skip it).
+test-fast: setup
+	$(VENV)/bin/ruff check .
+	$(PYTEST) -m "not e2e"
 
 bench: setup
 	$(PY) bench/ingest.py --quick

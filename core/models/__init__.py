@@ -59,15 +59,28 @@ from core.models.cache import (
 )
 from core.models.hub import from_hub, hub_config
 from core.models.loading import estimate_bytes, fresh, load, meta_model
-from core.models.registry import CAUSAL, ENCODER, MINILM_ID, SMOLLM_ID, ModelSpec, auto_class, kind_of, registry, resolve
+from core.models.registry import (
+    CAUSAL,
+    ENCODER,
+    ENV_TINY,
+    MINILM_ID,
+    SMOLLM_ID,
+    ModelSpec,
+    auto_class,
+    kind_of,
+    registry,
+    resolve,
+    tiny_offered,
+)
 from core.models.tiny import build_tiny, byte_tokenizer, tiny_model
 
 __all__ = [
-    "CACHE", "CAUSAL", "DTYPES", "ENCODER", "ENV_BUDGET", "ENV_MODELS", "MINILM_ID", "SMOLLM_GGUF", "SMOLLM_ID", "LoadedModel",
-    "ModelCache", "ModelSpec", "auto_class", "build_tiny", "byte_tokenizer", "cached", "cpu_has_bf16", "default_device",
-    "default_dtype", "dtype_choices", "ensure_smollm", "estimate_bytes", "fresh", "from_hub", "hub_config", "is_oom",
-    "kind_of", "load", "loaded", "memory", "meta_model", "minilm_dir", "model_key", "model_lock", "models_dir", "registry",
-    "resolve", "smollm_dir", "smollm_gguf", "smollm_ready", "tiny_model", "unload", "unload_all", "wheel_dir",
+    "CACHE", "CAUSAL", "DTYPES", "ENCODER", "ENV_BUDGET", "ENV_MODELS", "ENV_TINY", "MINILM_ID", "SMOLLM_GGUF", "SMOLLM_ID",
+    "auto_class", "build_tiny", "byte_tokenizer", "cached", "cpu_has_bf16", "default_device", "default_dtype",
+    "dtype_choices", "ensure_smollm", "estimate_bytes", "fresh", "from_hub", "hub_config", "is_oom", "kind_of", "load",
+    "loaded", "LoadedModel", "memory", "meta_model", "minilm_dir", "model_key", "model_lock", "ModelCache", "models_dir",
+    "ModelSpec", "registry", "resolve", "smollm_dir", "smollm_gguf", "smollm_ready", "tiny_model", "tiny_offered", "unload",
+    "unload_all", "wheel_dir",
 ]
 
 

@@ -14,6 +14,7 @@ and artifacts are checked here, before anything loads: safetensors only, no cust
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,9 @@ from core.workspace import Workspace
 CAUSAL, ENCODER = "causal", "encoder"
 SMOLLM_ID = "smollm2-135m-instruct"
 MINILM_ID = "all-minilm-l6-v2"
+# Set by the test suite: the pickers offer the tiny random models too, so page tests that are not
+# about a real model's output run in milliseconds instead of loading SmolLM2.
+ENV_TINY = "CORPUS_LAB_TINY_MODELS"
 
 
 @dataclass(frozen=True)
@@ -68,8 +72,15 @@ _TINY = [
 _KNOWN = {s.id: s for s in _BUILTIN + _TINY}
 
 
-def registry(ws: Workspace | None = None, *, tiny: bool = False) -> list[ModelSpec]:
-    """What the model pickers offer: bundled first, then Hub ids, then the workspace's fine-tunes."""
+def tiny_offered() -> bool:
+    """Whether ``CORPUS_LAB_TINY_MODELS`` asks the pickers to offer the tiny models (read at every call)."""
+    return os.environ.get(ENV_TINY, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def registry(ws: Workspace | None = None, *, tiny: bool | None = None) -> list[ModelSpec]:
+    """What the model pickers offer: bundled first, then Hub ids, the tiny models when asked
+    (``tiny``; by default when ``CORPUS_LAB_TINY_MODELS`` is set), then the workspace's fine-tunes."""
+    tiny = tiny_offered() if tiny is None else tiny
     specs = list(_BUILTIN) + (list(_TINY) if tiny else [])
     ws = ws or Workspace.from_env()
     for manifest in ws.list("finetune"):

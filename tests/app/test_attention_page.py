@@ -1,22 +1,20 @@
+"""The Attention page on the tiny random BERT (2 layers × 4 heads): every tab, merging, bad input.
+
+The page's code paths do not depend on which encoder it shows, so the tiny model stands in for
+MiniLM here; MiniLM's real attentions are tested in tests/unit/test_attention.py and in the
+browser (tests/e2e/test_attention_flow.py).
+"""
+
 import time
-from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
 
 from core import models
-
-APP = Path(__file__).resolve().parents[2] / "app.py"
-
-
-def open_page() -> AppTest:
-    at = AppTest.from_file(str(APP), default_timeout=180).run()
-    at.switch_page("views/attention.py").run()
-    assert not at.exception, at.exception
-    return at
+from tests.app.conftest import open_page
 
 
-def load_minilm(at: AppTest) -> AppTest:
-    at.selectbox(key="att_model").set_value(models.MINILM_ID).run()
+def load_tiny_bert(at: AppTest) -> AppTest:
+    at.selectbox(key="att_model").set_value("tiny-bert").run()
     if "att_load" in [b.key for b in at.button]:  # not in memory yet: load it as a job
         at.button(key="att_load").click().run()
         for _ in range(60):
@@ -28,17 +26,19 @@ def load_minilm(at: AppTest) -> AppTest:
     return at
 
 
-def test_the_page_offers_the_bundled_models():
-    at = open_page()
+def test_the_page_offers_the_bundled_models_and_under_test_the_tiny_ones():
+    at = open_page("views/attention.py")
     options = at.selectbox(key="att_model").options
     assert any("SmolLM2" in o for o in options) and any("MiniLM" in o for o in options)
+    assert at.selectbox(key="att_model").value == models.SMOLLM_ID  # the bundled model stays the default
+    assert any("Tiny random BERT" in o for o in options)  # CORPUS_LAB_TINY_MODELS=1 (tests/conftest.py)
 
 
-def test_minilm_heatmaps_tabs_and_bad_input():
-    at = load_minilm(open_page())
+def test_heatmaps_tabs_and_bad_input():
+    at = load_tiny_bert(open_page("views/attention.py"))
     charts = at.get("plotly_chart")
     assert len(charts) >= 4  # head, grid, mean, rollout, from-token, bank similarity
-    assert "tokens" in at.caption[1].value or any("tokens ·" in c.value for c in at.caption)
+    assert any("2 layers × 4 heads" in c.value for c in at.caption)
     at.toggle(key="att_merge").set_value(True).run()
     assert not at.exception
     at.slider(key="att_layer").set_value(0).run()
@@ -49,6 +49,6 @@ def test_minilm_heatmaps_tabs_and_bad_input():
 
 
 def test_contextual_bank_with_a_missing_word_is_explained():
-    at = load_minilm(open_page())
+    at = load_tiny_bert(open_page("views/attention.py"))
     at.text_input(key="ctx_word").set_value("zebra").run()
     assert any("zebra" in e.value for e in at.error) and not at.exception

@@ -1,8 +1,12 @@
-"""The Fine-tune page: estimate, a short real LoRA run of SmolLM2, the results and the before/after view."""
+"""The Fine-tune page: estimate, a short LoRA run, the results and the before/after view.
 
+The run trains the tiny random GPT-2 in seconds; the same run on the bundled SmolLM2 is
+the real-model tier (``-m real_model``), and the browser test starts and cancels one too.
+"""
 
+import pytest
 
-from core import finetune
+from core import finetune, models
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources
 from core.workspace import Workspace
@@ -20,16 +24,16 @@ def small_corpus(paragraphs: int = 24) -> Workspace:
     return ws
 
 
-
-
 def test_without_a_corpus_the_page_points_to_the_corpus_page():
     at = open_page("views/finetune.py")
     assert "Corpus page" in at.info[0].value
 
 
-def test_a_short_lora_run_then_before_and_after():
+@pytest.mark.parametrize("base", ["tiny-gpt2", pytest.param(models.SMOLLM_ID, marks=pytest.mark.real_model)])
+def test_a_short_lora_run_then_before_and_after(base):
     ws = small_corpus()
     at = open_page("views/finetune.py")
+    at.selectbox(key="ft_base").set_value(base).run()
     at.number_input(key="ft_max_steps").set_value(2).run()
     at.number_input(key="ft_batch").set_value(2).run()
     at.number_input(key="ft_block").set_value(32).run()
@@ -38,7 +42,7 @@ def test_a_short_lora_run_then_before_and_after():
     at.button(key="ft_start").click().run()
     wait_until(at, lambda a: ws.list(finetune.KIND) and "ft_job" not in a.session_state)
     run = ws.list(finetune.KIND)[0]
-    assert run.config["method"] == "lora" and run.metrics["steps"] == 2
+    assert run.config["method"] == "lora" and run.config["base"] == base and run.metrics["steps"] == 2
     assert run.metrics["val_ppl_after"] > 1
     assert any(m.label == "Validation perplexity" for m in at.metric)
     at.text_area(key="ft_prompts").set_value("The miller kept").run()

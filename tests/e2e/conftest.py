@@ -70,7 +70,9 @@ def start_server(tmp: Path) -> Server:
     home, log = tmp / "workspace", tmp / "streamlit.log"
     home.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    env = {**os.environ, "CORPUS_LAB_HOME": str(home), "HF_HUB_OFFLINE": "1"}
+    # The browser tier sees what a user sees: the bundled models, no tiny test models in the pickers.
+    env = {k: v for k, v in os.environ.items() if k != "CORPUS_LAB_TINY_MODELS"}
+    env.update({"CORPUS_LAB_HOME": str(home), "HF_HUB_OFFLINE": "1"})
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
            "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     with log.open("wb") as out:

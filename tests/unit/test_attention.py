@@ -55,6 +55,7 @@ def _rows_sum_to_one(w):
     np.testing.assert_allclose(w.sum(-1), 1.0, atol=1e-5)
 
 
+@pytest.mark.real_model
 def test_minilm_attentions_contract(minilm):
     att = A.attentions(*minilm, TEXT)
     assert att.tokens == ["[CLS]", "token", "##ization", "is", "un", "##bel", "##ie", "##va", "##bly", "fun", ".", "[SEP]"]
@@ -76,6 +77,7 @@ def test_gpt2_attentions_are_causal_and_readable(gpt2):
     assert not att.special.any()  # this tokenizer adds no BOS
 
 
+@pytest.mark.real_model
 def test_hide_special_removes_cls_sep_and_renormalises(minilm):
     att = A.hide_special(A.attentions(*minilm, TEXT))
     assert "[CLS]" not in att.tokens and "[SEP]" not in att.tokens
@@ -83,6 +85,7 @@ def test_hide_special_removes_cls_sep_and_renormalises(minilm):
     _rows_sum_to_one(att.weights)
 
 
+@pytest.mark.real_model
 def test_merge_words_sums_to_and_averages_from(minilm):
     att = A.attentions(*minilm, TEXT)
     merged = A.merge_words(att)
@@ -99,6 +102,7 @@ def test_merge_words_sums_to_and_averages_from(minilm):
     _rows_sum_to_one(words.weights)
 
 
+@pytest.mark.real_model
 def test_head_mean_rollout_from_token(minilm):
     att = A.attentions(*minilm, TEXT)
     assert A.head_mean(att).shape == (6, 12, 12)
@@ -115,6 +119,7 @@ def test_head_mean_rollout_from_token(minilm):
         A.from_token(att, 12)
 
 
+@pytest.mark.real_model
 def test_truncation_is_flagged_not_refused(minilm, gpt2):
     att = A.attentions(*minilm, "word " * 300, max_tokens=32)
     assert att.truncated and att.weights.shape[-1] == 32 and att.tokens[-1] == "[SEP]"
@@ -123,12 +128,14 @@ def test_truncation_is_flagged_not_refused(minilm, gpt2):
     assert att.truncated and att.weights.shape[-1] == 64
 
 
+@pytest.mark.real_model
 @pytest.mark.parametrize("text", ["", "   \n"])
 def test_empty_text_is_a_user_error(minilm, text):
     with pytest.raises(UserError, match="empty"):
         A.attentions(*minilm, text)
 
 
+@pytest.mark.real_model
 def test_bank_senses_separate_at_the_last_layer(minilm):
     vectors, found = A.contextual_vectors(*minilm, A.BANK_SENTENCES, "Bank")
     assert vectors.shape == (7, 6, 384) and found == A.BANK_SENTENCES
@@ -141,6 +148,7 @@ def test_bank_senses_separate_at_the_last_layer(minilm):
     assert across < within - 0.05, (within, across)
 
 
+@pytest.mark.real_model
 def test_contextual_vectors_need_the_word_twice(minilm):
     sentences = ["The river bank was muddy.", "Banking is a career.", "I like tea."]
     with pytest.raises(UserError, match="1 of the 3") as err:
@@ -174,6 +182,7 @@ def test_next_tokens_on_tiny_gpt2(gpt2):
         assert row[0][0] == A._display(tokenizer, [int(probs[pos].argmax())])[0]
 
 
+@pytest.mark.real_model
 def test_next_tokens_refuses_an_encoder(minilm):
     with pytest.raises(UserError, match="not a causal language model"):
         A.next_tokens(*minilm, "The bank")

@@ -47,6 +47,7 @@ def test_doc_map_is_labelled_and_cached(polarity):
     assert build_doc_map(ws, vid, cid, config).created == first.created and len(ws.list(KIND)) == 1
 
 
+@pytest.mark.real_model
 def test_minilm_document_map_needs_no_word_vectors(polarity):
     ws, cid, vid = polarity
     config = ProjectionConfig(method="pca")

@@ -65,6 +65,7 @@ def test_greedy_matches_bare_generate_on_the_tiny_model(tiny):
     assert g.seconds > 0 and 0 < g.first_token_s <= g.seconds and g.tokens_per_s == pytest.approx(24 / g.seconds)
 
 
+@pytest.mark.real_model
 def test_greedy_chat_matches_bare_generate_on_smollm(smollm):
     pieces = []
     g = gen.generate(smollm, "Name a river in Egypt.", GREEDY.with_(chat=True, max_new_tokens=12), on_text=pieces.append)
@@ -78,6 +79,7 @@ def test_greedy_chat_matches_bare_generate_on_smollm(smollm):
     assert all(t.top[0][1] == pytest.approx(t.prob) for t in g.tokens)  # greedy takes the likeliest
 
 
+@pytest.mark.real_model
 def test_stop_string_on_smollm(smollm):
     pieces = []
     config = GenerationConfig(max_new_tokens=60, chat=True, seed=3, stop=(".",))
@@ -88,6 +90,7 @@ def test_stop_string_on_smollm(smollm):
     assert len(g.tokens) < 60
 
 
+@pytest.mark.real_model
 def test_a_long_chat_prompt_loses_the_start_of_the_users_text_not_the_template(smollm):
     config = GenerationConfig(chat=True, system="Be brief.", max_new_tokens=80)
     ids, dropped = gen.prompt_ids(smollm, "word " * 9000 + "end.", config)

@@ -1,7 +1,6 @@
 """Maps of word vectors: real UMAP / PCA / t-SNE on small inputs, trust, clusters, axes, the artifact and its cache."""
 
 import json
-import time
 
 import numpy as np
 import pytest
@@ -264,9 +263,8 @@ def test_build_map_of_a_real_model_then_cache_hit(lee):
     assert json.loads((folder / "words.json").read_text())["counts"] == data.counts.tolist()
 
     again_ctx = Recorder()
-    start = time.perf_counter()
     again = build_map(ws, vid, words, config, ctx=again_ctx)
-    assert again == manifest and again_ctx.calls == [] and time.perf_counter() - start < 0.5
+    assert again == manifest and again_ctx.calls == []  # no progress at all: nothing was computed again
 
 
 def test_cancel_leaves_no_artifact(tmp_path, blobs):
@@ -290,8 +288,10 @@ def test_damaged_map_is_a_user_error(tmp_path, blobs):
         load_map(ws, manifest.id)
 
 
-def test_warm_up_is_cheap_the_second_time():
+def test_warm_up_is_cheap_the_second_time(monkeypatch):
     projection.warm_up()
-    start = time.perf_counter()
+    calls = []
+    monkeypatch.setattr(projection, "project", lambda *args, **kwargs: calls.append("project"))
+    monkeypatch.setattr(projection, "_knn", lambda *args, **kwargs: calls.append("knn"))
     projection.warm_up()
-    assert time.perf_counter() - start < 0.1
+    assert calls == []  # the second call computes nothing

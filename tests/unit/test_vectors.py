@@ -4,7 +4,6 @@ import builtins
 import csv
 import io
 import pickle
-import time
 import tracemalloc
 import zipfile
 
@@ -299,18 +298,16 @@ def test_caps_on_size_words_and_dims(tmp_path):
 
 
 @pytest.mark.parametrize("header", ["50000000000 300", "1000000 300"])
-def test_lying_huge_header_is_refused_fast_without_allocating(tmp_path, header):
+def test_lying_huge_header_is_refused_without_allocating(tmp_path, header):
     path = write(tmp_path, "big.txt", header + "\nthe " + " ".join(["0.1"] * 300) + "\n")
     tracemalloc.start()
-    start = time.perf_counter()
     try:
         with pytest.raises(UserError) as err:
             import_vectors(path)
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert time.perf_counter() - start < 1.0
-    assert peak < 5 * 1024**2
+    assert peak < 5 * 1024**2  # the rows × dims the header claims were never reserved
     assert "claims" in str(err.value) and "big.txt" in str(err.value)
 
 
