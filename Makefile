@@ -53,6 +53,10 @@ bench: setup
 	$(PY) bench/preprocess.py --quick
 	$(PY) bench/embeddings.py --quick
 	$(PY) bench/glove.py --quick
+	$(PY) bench/projection.py --quick
+	$(PY) bench/models.py --quick
+	$(PY) bench/generation.py --quick
+	$(PY) bench/finetune.py --quick
 	$(PY) bench/quality.py --quick
 	$(PY) bench/ui.py --quick
 
