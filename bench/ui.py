@@ -40,14 +40,10 @@ import argparse
 import os
 import re
 import shutil
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -59,6 +55,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 GOAL_RENDER_S, GOAL_SAMPLE_S, BLANK_S, GOAL_STREAM = 3.0, 1.5, 1.0, 0.9
 TIMEOUT_MS = 180_000
+from scripts import streamlit_server  # noqa: E402
+
 FEEDBACK = '[data-testid="stSpinner"], [data-testid="stProgress"]'
 
 
@@ -98,53 +96,14 @@ class Figures:
 
 
 # the server --------------------------------------------------------------------------------------
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
+def start_server(tmp: Path, seed: Path | None, warm_up: bool = True) -> streamlit_server.Server:
     """``streamlit run app.py`` on a free port with its own copy of a workspace; healthy on return."""
-
-    def __init__(self, tmp: Path, seed: Path | None, warm_up: bool = True):
-        self.home = tmp / "workspace"
-        if seed is not None:
-            shutil.copytree(seed, self.home)
-        self.home.mkdir(parents=True, exist_ok=True)
-        port = _free_port()
-        self.url = f"http://localhost:{port}"
-        env = {**os.environ, "CORPUS_LAB_HOME": str(self.home), "HF_HUB_OFFLINE": "1"}
-        env.pop("CORPUS_LAB_WARMUP", None)  # as `make run`: the idle-time warm-up is part of what a user gets
-        if not warm_up:
-            env["CORPUS_LAB_WARMUP"] = "0"
-        self.log = tmp / "streamlit.log"
-        with self.log.open("wb") as out:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-                 "--server.headless", "true", "--browser.gatherUsageStats", "false"],
-                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"streamlit exited early:\n{self.log.read_text(errors='replace')}")
-            try:
-                with urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.2)
-        self.stop()
-        raise RuntimeError("streamlit was not healthy after 60 s")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+    home = tmp / "workspace"
+    if seed is not None:
+        shutil.copytree(seed, home)
+    # As `make run`: the idle-time warm-up is part of what a user gets (unless told otherwise).
+    env = {"HF_HUB_OFFLINE": "1", "CORPUS_LAB_WARMUP": None if warm_up else "0"}
+    return streamlit_server.start(home, tmp / "streamlit.log", env)
 
 
 def seed_workspace(root: Path) -> int:
@@ -248,7 +207,7 @@ def one_run(browser, tmp: Path, seed: Path, pages: tuple[Page, ...], figures: Fi
             warm_up: bool) -> None:
     for spec in pages:
         folder = tmp / f"run{run}-{spec.path or 'home'}-{'seeded' if spec.seeded else 'empty'}"
-        server = Server(folder, seed if spec.seeded else None, warm_up)
+        server = start_server(folder, seed if spec.seeded else None, warm_up)
         context = browser.new_context(viewport={"width": 1500, "height": 1000})
         try:
             page = context.new_page()
@@ -346,7 +305,7 @@ def stream_run(browser, tmp: Path, runs: int) -> StreamFigures:
 
     config = PRESETS["balanced"].with_(chat=True)  # what the page starts with for SmolLM2
     figures = StreamFigures()
-    server = Server(tmp / "stream", None, warm_up=False)
+    server = start_server(tmp / "stream", None, warm_up=False)
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     try:
         page = context.new_page()

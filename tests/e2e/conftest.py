@@ -9,19 +9,14 @@ own Streamlit session). We never download browsers: Playwright drives /usr/bin/c
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from scripts import streamlit_server
+from scripts.streamlit_server import Server
+
 HERE = Path(__file__).resolve().parent
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -39,58 +34,14 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.e2e)
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@dataclass
-class Server:
-    url: str
-    process: subprocess.Popen
-    log: Path
-    home: Path
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace") if self.log.exists() else ""
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
-
-
 def start_server(tmp: Path) -> Server:
     """Start `streamlit run app.py` with its own workspace under ``tmp``; wait until healthy."""
-    home, log = tmp / "workspace", tmp / "streamlit.log"
-    home.mkdir(parents=True, exist_ok=True)
-    port = _free_port()
     # The browser tier sees what a user sees: the bundled models, no tiny test models in the pickers.
-    env = {k: v for k, v in os.environ.items() if k != "CORPUS_LAB_TINY_MODELS"}
-    env.update({"CORPUS_LAB_HOME": str(home), "HF_HUB_OFFLINE": "1"})
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
-    server = Server(f"http://localhost:{port}", process, log, home)
-    deadline = time.monotonic() + STARTUP_TIMEOUT_S
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"streamlit exited with code {process.returncode} before it was healthy:\n{server.output()}")
-        try:
-            with urllib.request.urlopen(f"{server.url}/_stcore/health", timeout=2) as r:
-                if r.status == 200:
-                    return server
-        except (urllib.error.URLError, OSError):
-            pass
-        time.sleep(0.25)
-    server.stop()
-    pytest.fail(f"streamlit was not healthy after {STARTUP_TIMEOUT_S} s:\n{server.output()}")
+    try:
+        return streamlit_server.start(tmp / "workspace", tmp / "streamlit.log",
+                                      {"HF_HUB_OFFLINE": "1", "CORPUS_LAB_TINY_MODELS": None}, STARTUP_TIMEOUT_S)
+    except RuntimeError as exc:
+        pytest.fail(str(exc))
 
 
 @pytest.fixture(scope="session")
