@@ -13,8 +13,10 @@ def test_start_and_cancel_a_run(page: Page, server, tmp_path):
     ws = Workspace(server.home)
     ws.set_state("active_corpus", ingest_sample(ws, "lee").id)  # a new session starts from the last corpus used
     page.goto(f"{server.url}/finetune")
+    # The pre-flight estimate tokenizes the corpus and builds the model's shapes in the page run: on a
+    # busy 2-core machine the first run takes longer than settle()'s 30 s, so wait for its result first.
+    expect(page.get_by_text("Optimizer steps")).to_be_visible(timeout=120_000)
     settle(page)
-    expect(page.get_by_text("Optimizer steps")).to_be_visible(timeout=60_000)  # the pre-flight estimate
     steps = page.get_by_role("spinbutton", name="Max steps (0 = by epochs)")
     steps.fill("50")
     steps.press("Enter")
