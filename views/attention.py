@@ -48,48 +48,57 @@ layers, heads = shown.weights.shape[:2]
 st.caption(f"{len(shown.tokens)} tokens · {layers} layers × {heads} heads"
            + (" · a decoder: each token sees only the tokens before it (the empty upper triangle)" if shown.causal else ""))
 
+# on_change="rerun" tells which tab is open, so only its body runs: moving the layer slider no longer
+# redraws the grid of every head or reruns the next-token forward pass behind closed tabs.
 head, grid, mean, roll, origin, static, internals = st.tabs(
     ["One head", "All heads", "Mean over heads", "Rollout", "From one token", "Contextual vs static", "Next-token guesses"],
-    key="att_tabs")
-with head:
-    a, b = st.columns(2)
-    layer = a.slider("Layer", 0, layers - 1, layers - 1, key="att_layer")
-    h = b.slider("Head", 0, heads - 1, 0, key="att_head")
-    fig = plots.attention_heatmap(shown.tokens, shown.tokens, shown.weights[layer, h], f"Layer {layer}, head {h}")
-    st.plotly_chart(fig, key="att_heatmap")
-    st.download_button("This heatmap as standalone HTML", lambda: fig.to_html(include_plotlyjs=True).encode(),
-                       f"attention-layer{layer}-head{h}.html", "text/html", key="att_html")
-with grid:
-    if len(shown.tokens) > 60:
-        st.info("The grid of every head is drawn for texts up to 60 tokens; shorten the text to see it.")
-    else:
-        per = plots.grid_layers(layers, heads)
-        first = 0
-        if per < layers:  # too many heads for one grid: show a window of layers
-            first = st.slider(f"Layers shown ({per} at a time)", 0, layers - per, 0, key="att_grid_first",
-                              help=f"{layers} layers × {heads} heads is more small heatmaps than a browser draws quickly.")
-        st.plotly_chart(plots.attention_grid(shown.weights, first), key="att_grid")
-        st.caption("Pick a layer and head on the first tab to see one of these up close.")
-with mean:
-    layer_m = st.slider("Layer", 0, layers - 1, layers - 1, key="att_mean_layer")
-    st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, attention.head_mean(shown)[layer_m],
-                                            f"Layer {layer_m}, mean over {heads} heads"), key="att_mean")
-with roll:
-    st.caption("Attention rollout (Abnar & Zuidema): attention multiplied through the layers, with the residual "
-               "connection counted — which input tokens each position draws on by the end.")
-    rolled = attention.rollout(shown)
-    st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, rolled[-1], "Rollout to the last layer"),
-                    key="att_rollout")
-with origin:
-    labels = [f"{i}: {t}" for i, t in enumerate(shown.tokens)]
-    pick = st.selectbox("Token", range(len(labels)), format_func=labels.__getitem__, key="att_from")
-    st.plotly_chart(plots.attention_heatmap([f"layer {i}" for i in range(layers)], shown.tokens,
-                                            attention.from_token(shown, int(pick)), f"Where '{shown.tokens[pick]}' looks",
-                                            yaxis="layer"), key="att_from_plot")
-with static:
-    contextual.contextual_panel(m)
-with internals:
-    contextual.internals_panel(m, text)
+    key="att_tabs", on_change="rerun")
+if head.open:
+    with head:
+        a, b = st.columns(2)
+        layer = a.slider("Layer", 0, layers - 1, layers - 1, key="att_layer")
+        h = b.slider("Head", 0, heads - 1, 0, key="att_head")
+        fig = plots.attention_heatmap(shown.tokens, shown.tokens, shown.weights[layer, h], f"Layer {layer}, head {h}")
+        st.plotly_chart(fig, key="att_heatmap")
+        st.download_button("This heatmap as standalone HTML", lambda: fig.to_html(include_plotlyjs=True).encode(),
+                           f"attention-layer{layer}-head{h}.html", "text/html", key="att_html")
+if grid.open:
+    with grid:
+        if len(shown.tokens) > 60:
+            st.info("The grid of every head is drawn for texts up to 60 tokens; shorten the text to see it.")
+        else:
+            per = plots.grid_layers(layers, heads)
+            first = 0
+            if per < layers:  # too many heads for one grid: show a window of layers
+                first = st.slider(f"Layers shown ({per} at a time)", 0, layers - per, 0, key="att_grid_first",
+                                  help=f"{layers} layers × {heads} heads is more small heatmaps than a browser draws quickly.")
+            st.plotly_chart(plots.attention_grid(shown.weights, first), key="att_grid")
+            st.caption("Pick a layer and head on the first tab to see one of these up close.")
+if mean.open:
+    with mean:
+        layer_m = st.slider("Layer", 0, layers - 1, layers - 1, key="att_mean_layer")
+        st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, attention.head_mean(shown)[layer_m],
+                                                f"Layer {layer_m}, mean over {heads} heads"), key="att_mean")
+if roll.open:
+    with roll:
+        st.caption("Attention rollout (Abnar & Zuidema): attention multiplied through the layers, with the residual "
+                   "connection counted — which input tokens each position draws on by the end.")
+        rolled = attention.rollout(shown)
+        st.plotly_chart(plots.attention_heatmap(shown.tokens, shown.tokens, rolled[-1], "Rollout to the last layer"),
+                        key="att_rollout")
+if origin.open:
+    with origin:
+        labels = [f"{i}: {t}" for i, t in enumerate(shown.tokens)]
+        pick = st.selectbox("Token", range(len(labels)), format_func=labels.__getitem__, key="att_from")
+        st.plotly_chart(plots.attention_heatmap([f"layer {i}" for i in range(layers)], shown.tokens,
+                                                attention.from_token(shown, int(pick)), f"Where '{shown.tokens[pick]}' looks",
+                                                yaxis="layer"), key="att_from_plot")
+if static.open:
+    with static:
+        contextual.contextual_panel(m)
+if internals.open:
+    with internals:
+        contextual.internals_panel(m, text)
 
 buffer = io.BytesIO()
 np.save(buffer, att.weights, allow_pickle=False)

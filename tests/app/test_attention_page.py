@@ -36,13 +36,20 @@ def test_the_page_offers_the_bundled_models_and_under_test_the_tiny_ones():
 
 def test_heatmaps_tabs_and_bad_input():
     at = load_tiny_bert(open_page("views/attention.py"))
-    charts = at.get("plotly_chart")
-    assert len(charts) >= 4  # head, grid, mean, rollout, from-token, bank similarity
+    assert len(at.get("plotly_chart")) == 1  # only the open tab's body runs
     assert any("2 layers × 4 heads" in c.value for c in at.caption)
+    for tab in ("All heads", "Mean over heads", "Rollout", "From one token"):
+        at.session_state["att_tabs"] = tab
+        at.run()
+        assert len(at.get("plotly_chart")) == 1 and not at.exception, tab
+    at.session_state["att_tabs"] = "One head"
+    at.run()
     at.toggle(key="att_merge").set_value(True).run()
     assert not at.exception
     at.slider(key="att_layer").set_value(0).run()
     assert not at.exception
+    at.session_state["att_tabs"] = "Next-token guesses"
+    at.run()
     assert any("Next-token guesses need a causal" in i.value for i in at.info)
     at.text_area(key="att_text").set_value("   ").run()
     assert at.error and not at.exception
@@ -50,5 +57,7 @@ def test_heatmaps_tabs_and_bad_input():
 
 def test_contextual_bank_with_a_missing_word_is_explained():
     at = load_tiny_bert(open_page("views/attention.py"))
+    at.session_state["att_tabs"] = "Contextual vs static"
+    at.run()
     at.text_input(key="ctx_word").set_value("zebra").run()
     assert any("zebra" in e.value for e in at.error) and not at.exception
