@@ -5,25 +5,33 @@ from __future__ import annotations
 import html
 import json
 import time
+from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from core import generation, plots
-from core.jobs import DONE, REGISTRY
+from core.jobs import DONE, REGISTRY, Job
 from ui.jobs import finished_job
 from ui.safe import md
 
-POLL_SECONDS = 0.25  # fast enough to read as streaming, slow enough not to rerun the fragment per token
+# Streaming. A fragment that reran every 0.25 s to redraw the panel cost ~70 % of SmolLM2's speed on
+# 2 cores (4.5 against 12.3 tokens/s; bench/ui.py --stream-only): Chromium re-rendering the page on every
+# rerun took ~0.7 of a core next to the model's two torch threads. Now a fragment run draws the panel
+# once and then stays, sending only a text that changed into its slot, at most every UPDATE_SECONDS.
+UPDATE_SECONDS = 0.2  # reads as flowing text; each update is one small message, not a redraw
+TICK_SECONDS = 0.05  # how soon a click (Stop, another page) is honoured while nothing new arrives
+SEGMENT_SECONDS = 10.0  # a fragment run streams at most this long, then the next one takes over
+RESTART_SECONDS = 0.25  # the fragment's timer: starts the first streaming run, and each next one
 
 
-def start(state_key: str, runs: list[tuple]) -> None:
-    """Generate ``runs`` — (LoadedModel, prompt, GenerationConfig) each — one after the other in a job.
+def work(runs: list[tuple]):
+    """The job for ``runs`` — (LoadedModel, prompt, GenerationConfig) each — one after the other.
 
-    The job's ``partial`` holds the text so far of every run, which the live panel shows; Stop
-    ends the current run at the next token and keeps what it wrote.
+    Its ``partial`` is the text so far of every run, a new list at every piece; Stop ends the
+    current run at the next token and keeps what it wrote. No Streamlit here: a worker thread runs it.
     """
-    def work(ctx):
+    def job(ctx):
         texts, results = [""] * len(runs), []
         for i, (m, prompt, config) in enumerate(runs):
             pieces = 0
@@ -45,7 +53,12 @@ def start(state_key: str, runs: list[tuple]) -> None:
                 break
         return results
 
-    job = REGISTRY.submit("Generating text", work, kind="generate")
+    return job
+
+
+def start(state_key: str, runs: list[tuple]) -> None:
+    """Generate ``runs`` in a background job owned by this session under ``state_key``."""
+    job = REGISTRY.submit("Generating text", work(runs), kind="generate")
     st.session_state[state_key] = job.id
     job.wait(0.5)
     st.rerun()
@@ -64,21 +77,74 @@ def poll(state_key: str, labels: list[str]) -> list[generation.Generation] | Non
     return job.result
 
 
-def _live(job, labels: list[str]) -> None:
-    @st.fragment(run_every=POLL_SECONDS)
+def follow(job: Job, draw: Callable[[list[str], str], object], *, seconds: float, every: float = UPDATE_SECONDS,
+           tick: float = TICK_SECONDS, touch: Callable[[], object] = lambda: None) -> bool:
+    """Hand ``draw(texts, message)`` the job's partial texts whenever they or its message changed, at most
+    every ``every`` seconds and once more when it ends; ``touch()`` every ``tick``. Gives up after
+    ``seconds``. True when the job ended (and its last texts were drawn)."""
+    shown, last = None, float("-inf")  # the first tick draws: the job may have moved on since the caller drew
+    end = time.monotonic() + seconds
+    while True:
+        finished = job.wait(tick)  # sleeps without the GIL; wakes at once when the job ends
+        touch()
+        now = time.monotonic()
+        state = (job.partial, job.message)
+        if state != shown and (finished or now - last >= every):
+            draw(list(state[0] or []), state[1])
+            shown, last = state, now
+        if finished:
+            return True
+        if now >= end:
+            return False
+
+
+def _touch() -> None:
+    # Reading session state is where Streamlit honours a pending rerun (Stop, a widget, another
+    # page) without sending anything: the loop stops within a tick of a click.
+    _ = "gen_stream_touch" in st.session_state
+
+
+class _Slots:
+    """The panel's status line and one code block per run; ``draw`` sends only what changed on screen."""
+
+    def __init__(self, job: Job, labels: list[str]):
+        self.title, self.shown = job.title, {}
+        self.status = st.empty()
+        self.texts = []
+        for column, label in zip(st.columns(len(labels)), labels, strict=True):
+            column.caption(md(label))
+            self.texts.append(column.empty())
+
+    def draw(self, texts: list[str], message: str) -> None:
+        message = message or self.title  # "Generating with …", or waiting for another session
+        if self.shown.get("status") != message:
+            self.status.caption(md(message))
+            self.shown["status"] = message
+        for i, (slot, text) in enumerate(zip(self.texts, texts + [""] * len(self.texts), strict=False)):
+            if self.shown.get(i) != text:
+                slot.code(text + "▌", language=None, wrap_lines=True)
+                self.shown[i] = text
+
+
+def _live(job: Job, labels: list[str]) -> None:
+    # The page's own run draws the panel and ends, so the rest of the page shows (and AppTest's run
+    # returns); the fragment's timer then starts a run that streams, and the next one after it.
+    stream = {"on": False}
+
+    @st.fragment(run_every=RESTART_SECONDS)
     def panel() -> None:
         current = REGISTRY.get(job.id)
         if current is None or current.is_finished:
             st.rerun()
-        texts = current.partial or []
-        st.caption(md(current.message or current.title))  # "Generating with …", or waiting for another session
-        for column, label, text in zip(st.columns(len(labels)), labels, texts + [""] * len(labels), strict=False):
-            column.caption(md(label))
-            column.code(text + "▌", language=None, wrap_lines=True)
+        slots = _Slots(current, labels)
+        slots.draw(list(current.partial or []), current.message)
         st.button("Stop", key=f"stop-{current.id}", on_click=current.cancel, disabled=current.cancel_requested,
                   help="Ends the generation at the next token and keeps the text so far.")
+        if stream["on"] and follow(current, slots.draw, seconds=SEGMENT_SECONDS, touch=_touch):
+            st.rerun()
 
     panel()
+    stream["on"] = True
 
 
 def show(g: generation.Generation, key: str) -> None:
