@@ -28,6 +28,13 @@ class DeviceInfo:
         return f"{self.kind.upper()} · {self.name} · {self.free_bytes / 2**30:.1f} of {self.total_bytes / 2**30:.1f} GiB free"
 
 
+def resident_bytes() -> int:
+    """This process's resident memory: the server's, models and every session's data included."""
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
 def default_device() -> str:
     """``"cuda"`` when an NVIDIA GPU is usable, else ``"mps"`` on Apple silicon, else ``"cpu"``."""
     import torch

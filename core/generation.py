@@ -283,6 +283,7 @@ def generate(
     *,
     on_text: Callable[[str], Any] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_wait: Callable[[int], None] | None = None,
 ) -> Generation:
     """Continue ``prompt``; ``on_text(piece)`` gets the text as it is decoded, ``should_stop()`` ends it early.
 
@@ -291,7 +292,7 @@ def generate(
     generation that crashes ends its job with an error and can never leave the page waiting
     on a queue. Streamed pieces never show a stop string (text that might start one is held
     back until it cannot); with beam search, which cannot stream, ``on_text`` gets the whole
-    text once at the end.
+    text once at the end. While other sessions use the model, ``on_wait(n)`` hears how many are ahead.
 
     >>> g = generate(tiny, "abc", GenerationConfig(strategy="greedy", max_new_tokens=8))
     >>> len(g.tokens), g.finish, round(g.tokens[0].prob, 4)   # random weights: all ~1/257
@@ -307,7 +308,7 @@ def generate(
     stop_criteria, streamer_class, criteria_list = _hf_classes()
     streamer = None if beam else streamer_class(tok, on_text, stops)
     infos: list[TokenInfo]
-    with models.model_lock(m), torch.inference_mode(), _private_rng(m.device):
+    with models.model_lock(m, on_wait=on_wait), torch.inference_mode(), _private_rng(m.device):
         # Encoding under the lock too: a fast tokenizer is one Rust object, and a caller that
         # switches its truncation on while another encodes gets "Already borrowed".
         plan = _plan(m, prompt, config)

@@ -26,10 +26,12 @@ import traceback
 import uuid
 from collections import deque
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from core.errors import UserError
+from core.scheduler import HEAVY, INTERACTIVE, SCHEDULER, Scheduler
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +57,9 @@ class Job:
     result: Any = None
     partial: Any = None  # what the worker has so far (e.g. the text generated until now), for live display
     error: str | None = None
+    owner: str | None = None  # the browser session that started it: other sessions see only that it exists
     created: float = field(default_factory=time.time)
+    started: float | None = None
     finished: float | None = None
     _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
     _done: threading.Event = field(default_factory=threading.Event, repr=False)
@@ -63,6 +67,17 @@ class Job:
     @property
     def is_finished(self) -> bool:
         return self.status in FINISHED
+
+    @property
+    def heavy(self) -> bool:
+        return self.kind in HEAVY
+
+    def seconds_left(self) -> float | None:
+        """A guess from the progress so far, for the jobs waiting behind this one."""
+        if self.started is None or self.progress <= 0.02:
+            return None
+        spent = time.time() - self.started
+        return spent * (1 - self.progress) / self.progress
 
     @property
     def cancel_requested(self) -> bool:
@@ -77,10 +92,23 @@ class Job:
 
 
 class JobContext:
-    """What a worker gets: progress, metrics and log reporting, and the cancel flag."""
+    """What a worker gets: progress, metrics and log reporting, and the cancel flag.
 
-    def __init__(self, job: Job):
+    Looking at the cancel flag is also a heavy job's checkpoint: while interactive work runs
+    (core.scheduler) it waits there, so every loop that honours Cancel also gives way."""
+
+    def __init__(self, job: Job, scheduler: Scheduler = SCHEDULER):
         self._job = job
+        self._scheduler = scheduler if job.heavy else None
+
+    def _checkpoint(self) -> None:
+        if self._scheduler is None or not self._scheduler.busy:
+            return
+        job, before = self._job, self._job.message
+        job.message = "Paused while someone waits on a generation or an attention pass…"
+        self._scheduler.pause_while_busy(job._cancel.is_set)
+        if job.message.startswith("Paused while"):
+            job.message = before
 
     def progress(self, fraction: float, message: str | None = None) -> None:
         self._job.progress = min(1.0, max(0.0, float(fraction)))
@@ -98,9 +126,11 @@ class JobContext:
 
     @property
     def cancelled(self) -> bool:
+        self._checkpoint()
         return self._job.cancel_requested
 
     def check_cancelled(self) -> None:
+        self._checkpoint()
         if self._job.cancel_requested:
             raise Cancelled()
 
@@ -170,18 +200,20 @@ class JobRegistry:
     """All jobs of this process. ``submit`` with a ``key`` returns the running job for that
     key instead of starting the same work twice (two tabs pressing the same button)."""
 
-    def __init__(self, keep_finished: int = 50):
+    def __init__(self, keep_finished: int = 50, scheduler: Scheduler = SCHEDULER):
         self._jobs: dict[str, Job] = {}
         self._lock = threading.Lock()
         self._keep = keep_finished
+        self.scheduler = scheduler
 
-    def submit(self, title: str, fn: Callable[[JobContext], Any], *, kind: str, key: str | None = None) -> Job:
+    def submit(self, title: str, fn: Callable[[JobContext], Any], *, kind: str, key: str | None = None,
+               owner: str | None = None) -> Job:
         with self._lock:
             if key is not None:
                 for job in self._jobs.values():
                     if job.key == key and not job.is_finished:
                         return job
-            job = Job(title=title, kind=kind, key=key)
+            job = Job(title=title, kind=kind, key=key, owner=owner)
             self._jobs[job.id] = job
             self._trim()
         threading.Thread(target=self._run, args=(job, fn), name=f"job-{job.id}", daemon=True).start()
@@ -203,18 +235,31 @@ class JobRegistry:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.created, reverse=True)
 
+    def place(self, job: Job) -> int | None:
+        """Its place in the heavy-job line (1 = next), None when it is not waiting."""
+        return self.scheduler.place(job.id)
+
+    def ahead(self, job: Job) -> list[Job]:
+        """The heavy jobs running now, which a waiting job is behind."""
+        return [j for j in (self.get(i) for i in self.scheduler.running()) if j is not None]
+
     def _trim(self) -> None:
         finished = sorted((j for j in self._jobs.values() if j.is_finished), key=lambda j: j.created)
         for job in finished[: max(0, len(finished) - self._keep)]:
             del self._jobs[job.id]
 
-    @staticmethod
-    def _run(job: Job, fn: Callable[[JobContext], Any]) -> None:
-        job.status = RUNNING
-        ctx = JobContext(job)
+    def _run(self, job: Job, fn: Callable[[JobContext], Any]) -> None:
+        ctx = JobContext(job, self.scheduler)
+        took_turn = False
         try:
+            if job.heavy:
+                took_turn = self.scheduler.wait_turn(job.id, job._cancel.is_set)
+                if not took_turn:
+                    raise Cancelled()
+            job.status, job.started = RUNNING, time.time()
             ctx.check_cancelled()
-            job.result = fn(ctx)
+            with self.scheduler.interactive() if job.kind in INTERACTIVE else nullcontext():
+                job.result = fn(ctx)
             job.progress, job.status = 1.0, DONE
         except Cancelled:
             job.status, job.message = CANCELLED, "Cancelled."
@@ -229,6 +274,8 @@ class JobRegistry:
             job.error = f"Unexpected error ({type(exc).__name__}): {exc}"
             job.status = FAILED
         finally:
+            if took_turn:
+                self.scheduler.done(job.id)
             job.finished = time.time()
             job._done.set()
 

@@ -228,8 +228,9 @@ def vectors(vid: str):
 def _attentions(model_key: str, text: str, _m):
     from core import attention
     from core.models import model_lock
+    from core.scheduler import SCHEDULER
 
-    with model_lock(_m):
+    with SCHEDULER.interactive(), model_lock(_m):  # someone waits on the screen: heavy jobs pause
         return attention.attentions(_m.model, _m.tokenizer, text)
 
 
@@ -242,8 +243,9 @@ def attentions(m, text: str):
 def _contextual(model_key: str, sentences: tuple[str, ...], word: str, _m):
     from core import attention
     from core.models import model_lock
+    from core.scheduler import SCHEDULER
 
-    with model_lock(_m):
+    with SCHEDULER.interactive(), model_lock(_m):
         return attention.contextual_vectors(_m.model, _m.tokenizer, list(sentences), word)
 
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from core import generation, plots
 from core.jobs import DONE, REGISTRY, Job
-from ui.jobs import finished_job
+from ui.jobs import finished_job, session_id
 from ui.safe import md
 
 # Streaming. A fragment that reran every 0.25 s to redraw the panel cost ~70 % of SmolLM2's speed on
@@ -43,12 +43,13 @@ def work(runs: list[tuple]):
                 ctx.partial(list(texts))
                 ctx.progress((i + min(1.0, pieces / budget)) / len(runs), f"Generating with {label}")
 
-            if m.lock.acquire(blocking=False):  # free now; generate takes it again in a moment
-                m.lock.release()
-                ctx.progress(i / len(runs), f"Generating with {m.spec.label}")
-            else:
-                ctx.progress(i / len(runs), f"Waiting: another session is using {m.spec.label}; yours starts next")
-            results.append(generation.generate(m, prompt, config, on_text=on_text, should_stop=lambda: ctx.cancelled))
+            def on_wait(ahead: int, i: int = i, label: str = m.spec.label) -> None:
+                ctx.progress(i / len(runs), f"Waiting for {label}: {ahead} {'request' if ahead == 1 else 'requests'} "
+                                            "from other sessions ahead of yours")
+
+            ctx.progress(i / len(runs), f"Generating with {m.spec.label}")
+            results.append(generation.generate(m, prompt, config, on_text=on_text, should_stop=lambda: ctx.cancelled,
+                                               on_wait=on_wait))
             if ctx.cancelled:
                 break
         return results
@@ -58,7 +59,7 @@ def work(runs: list[tuple]):
 
 def start(state_key: str, runs: list[tuple]) -> None:
     """Generate ``runs`` in a background job owned by this session under ``state_key``."""
-    job = REGISTRY.submit("Generating text", work(runs), kind="generate")
+    job = REGISTRY.submit("Generating text", work(runs), kind="generate", owner=session_id())
     st.session_state[state_key] = job.id
     job.wait(0.5)
     st.rerun()

@@ -4,10 +4,50 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core.jobs import REGISTRY, Job
+from core.jobs import FINISHED, QUEUED, REGISTRY, Job
 from ui.safe import md
 
 POLL_SECONDS = 0.5
+
+# What another session's job is called in this session's sidebar: that it exists, not what it reads.
+KIND_NAMES = {"vectors": "Training vectors", "map": "Drawing a map", "tokens": "Preprocessing", "finetune": "Fine-tuning",
+              "demo": "The tour", "generate": "Generating text", "perplexity": "Perplexity", "ingest": "Loading a corpus",
+              "model": "Loading a model"}
+
+
+def session_id() -> str | None:
+    """This browser session's id (a job's owner), None outside a Streamlit run."""
+    from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+    ctx = get_script_run_ctx()
+    return ctx.session_id if ctx is not None else None
+
+
+def job_name(job: Job, me: str | None) -> str:
+    if job.owner is None or job.owner == me:
+        return job.title
+    return f"{KIND_NAMES.get(job.kind, 'A job')} (another session)"
+
+
+def _about(seconds: float) -> str:
+    if seconds < 5:
+        return "a few seconds"
+    return f"about {seconds:.0f} s" if seconds < 90 else f"about {seconds / 60:.0f} min"
+
+
+def queue_text(job: Job) -> str:
+    """Where a waiting heavy job stands: its place, what runs now, and a guess at the wait."""
+    place = REGISTRY.place(job)
+    if place is None:
+        return "Starting…"
+    me = session_id()
+    running = REGISTRY.ahead(job)
+    now = ", ".join(job_name(j, me) for j in running) or "another job"
+    left = [j.seconds_left() for j in running]
+    guess = f" ({_about(max(left))} left)" if left and None not in left else ""
+    behind = "next in line" if place == 1 else f"{place} in line"
+    return (f"Waiting for its turn, {behind}: heavy jobs run one at a time on this machine so each finishes "
+            f"sooner. Running now: {now}{guess}.")
 
 
 def job_panel(job: Job) -> None:
@@ -18,11 +58,15 @@ def job_panel(job: Job) -> None:
         current = REGISTRY.get(job.id)
         if current is None or current.is_finished:
             st.rerun()
-        st.progress(current.progress, text=md(current.message or current.title))
+        if current.status == QUEUED and current.heavy:
+            st.progress(0.0, text=md(queue_text(current)))
+        else:
+            st.progress(current.progress, text=md(current.message or current.title))
         if current.metrics:
             import pandas as pd  # here, not at the top: the sidebar imports this module on every first render
 
-            data = pd.DataFrame(current.metrics)
+            # A copy first: the worker appends while pandas reads the list twice (once for the columns).
+            data = pd.DataFrame(list(current.metrics))
             # A step column ("epoch", "step") is the x axis, not one more line next to the loss;
             # other rates (tokens/s) would squash the loss lines, so only losses are drawn when there are some.
             index = next((c for c in ("epoch", "step") if c in data), None)
@@ -36,15 +80,23 @@ def job_panel(job: Job) -> None:
 
 
 def active_jobs_summary() -> None:
-    """A compact list for the sidebar; refreshes itself while anything runs."""
+    """Every session's jobs, queued and running, then the last few finished; refreshes itself while
+    anything runs. Another session's job shows only its kind."""
 
     @st.fragment(run_every=2 if REGISTRY.active() else None)
     def summary() -> None:
-        active = REGISTRY.active()
+        me = session_id()
+        jobs = REGISTRY.all()
+        active = sorted((j for j in jobs if j.status not in FINISHED), key=lambda j: j.created)
         if not active:
             st.caption("No jobs running.")
         for job in active:
-            st.progress(job.progress, text=md(job.title))
+            place = REGISTRY.place(job)
+            state = f"waiting, {place} in line" if place else ("running" if job.status != QUEUED else "starting")
+            st.progress(job.progress, text=md(f"{job_name(job, me)} · {state}"))
+        done = [j for j in jobs if j.status in FINISHED][:3]
+        if done:
+            st.caption(md(" · ".join(f"{job_name(j, me)}: {j.status}" for j in done)))
 
     summary()
 
@@ -60,7 +112,7 @@ def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = 
               wait: float = QUICK_SECONDS) -> None:
     """Submit ``work`` as a job owned by this session under ``state_key``, wait at most ``wait``
     seconds under a spinner, then rerun: the page shows the result, or the job's panel."""
-    job = REGISTRY.submit(title, work, kind=kind, key=key)
+    job = REGISTRY.submit(title, work, kind=kind, key=key, owner=session_id())
     st.session_state[state_key] = job.id
     if wait > 0:
         with st.spinner(md(f"{title}…")):

@@ -49,7 +49,10 @@ def render() -> None:
 
 
 def loaded_models() -> None:
-    """Transformers in this process's memory (shared by every session), each with an Unload button."""
+    """The server's memory, and the transformers in it (shared by every session), each with an Unload button."""
+    from core.device import resident_bytes
+
+    st.caption(f"Server memory: {resident_bytes() / 2**20:,.0f} MB resident")
     if "core.models" not in sys.modules:
         return  # nothing can be loaded before a page imported it; importing it here would import torch (~3 s)
     from core import models

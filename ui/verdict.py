@@ -12,6 +12,7 @@ from core.embeddings.train import train_vectors
 from core.jobs import REGISTRY
 from core.workspace import Manifest
 from ui.embedding_form import apply_config
+from ui.jobs import session_id
 from ui.state import workspace
 
 JOB_KEY = "emb_job"  # the Embeddings page's training job: its panel shows the retraining
@@ -39,7 +40,7 @@ def _retrain(manifest: Manifest, epochs: int) -> None:
     apply_config(config)
     ws, tokens_id = workspace(), manifest.parents[0]
     job = REGISTRY.submit(f"Training {config.label()}", lambda ctx: train_vectors(ws, tokens_id, config, ctx=ctx),
-                          kind="vectors")
+                          kind="vectors", owner=session_id())
     st.session_state[JOB_KEY] = job.id
     st.session_state["emb_tabs"] = "Train"  # where the job's progress is drawn
 

@@ -26,6 +26,7 @@ from typing import Any
 from core.device import default_device
 from core.errors import UserError
 from core.models.registry import ModelSpec
+from core.turns import TurnLock
 
 ENV_BUDGET = "CORPUS_LAB_MODEL_MEMORY_MB"  # the cache's memory budget, in MB
 
@@ -43,7 +44,7 @@ class LoadedModel:
     key: str
     bytes: int
     seconds: float  # how long loading took
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    lock: TurnLock = field(default_factory=TurnLock, repr=False)  # sessions take turns, in arrival order
 
 
 def model_key(model_id: str, device: str, dtype: str, attention: str) -> str:
@@ -207,22 +208,25 @@ def is_oom(exc: BaseException) -> bool:
 
 
 @contextmanager
-def model_lock(m: LoadedModel) -> Iterator[LoadedModel]:
+def model_lock(m: LoadedModel, on_wait: Callable[[int], None] | None = None) -> Iterator[LoadedModel]:
     """Run a shared model, one caller at a time; GPU out-of-memory becomes a message.
 
     Two sessions running one model at once would only split the same cores (CPU) or double
-    the activations in GPU memory, so they take turns. Hold it for one forward or one
-    ``generate``, not for a whole page. On out-of-memory every other cached model is unloaded,
+    the activations in GPU memory, so they take turns, first come first served; ``on_wait(n)``
+    hears how many are ahead while it waits. Hold it for one forward or one ``generate``, not
+    for a whole page. On out-of-memory every other cached model is unloaded,
     the allocator's cache emptied, and a UserError raised; the model stays loaded for a retry.
     """
     oom = None
-    with m.lock:
-        try:
-            yield m
-        except Exception as exc:
-            if not is_oom(exc):
-                raise
-            oom = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    m.lock.acquire(on_wait=on_wait)
+    try:
+        yield m
+    except Exception as exc:
+        if not is_oom(exc):
+            raise
+        oom = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    finally:
+        m.lock.release()
     if oom is not None:  # outside the except block, so the traceback's tensors are already gone
         CACHE.unload_all(keep=m.key)
         raise UserError(f"{m.spec.label} ran out of {m.device.upper()} memory ({oom}). Memory was freed; try a shorter "

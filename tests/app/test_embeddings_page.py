@@ -11,6 +11,7 @@ from core.embeddings.train import train_vectors
 from core.preprocess import PipelineConfig
 from core.tokens import build_tokens
 from core.workspace import Workspace
+from tests.app.conftest import wait_until
 
 APP = Path(__file__).resolve().parents[2] / "app.py"
 
@@ -50,12 +51,8 @@ def test_train_then_query_a_neighbour():
     at.number_input(key="emb_epochs").set_value(3).run()
     at.number_input(key="emb_vector_size").set_value(32).run()
     at.button(key="emb_train").click().run()
-    for _ in range(60):  # the job panel polls; AppTest runs no timers, so rerun until it is done
-        if ws.list(KIND):
-            break
-        at.run(timeout=5)
+    wait_until(at, lambda a: ws.list(KIND) and "emb_job" not in a.session_state)
     at.run()
-    assert not at.exception, at.exception
     assert len(ws.list(KIND)) == 1
     m = ws.list(KIND)[0]
     assert m.config["sg"] is True and m.config["vector_size"] == 32
@@ -183,12 +180,7 @@ def test_a_collapsed_model_says_so_and_one_click_trains_it_again():
     at.session_state["emb_tabs"] = "Query"
     at.run()
     at.button(key="emb_query_verdict_fix").click().run()  # the fix from the Query tab opens the Train tab
-    for _ in range(60):
-        if len(ws.list(KIND)) == 2:
-            break
-        at.run(timeout=5)
-    at.run()
-    assert not at.exception, at.exception
+    wait_until(at, lambda a: len(ws.list(KIND)) == 2 and "emb_job" not in a.session_state)
     retrained = next(m for m in ws.list(KIND) if m.id != collapsed.id)
     assert retrained.config["epochs"] == 30 and retrained.metrics["quality"]["verdict"] == "good"
     assert ws.get_state("active_vectors") == retrained.id

@@ -100,7 +100,7 @@ def test_a_second_session_waits_for_the_model_then_finishes():
     with m.lock:  # another session is generating with it
         at.button(key="gen_go").click().run()
         at.run()
-        assert any("another session is using" in c.value for c in at.caption)
+        assert any("1 request from other sessions ahead of yours" in c.value for c in at.caption)
     wait_until(at, lambda a: "gen_last" in a.session_state and "gen_job" not in a.session_state)
     assert at.session_state.gen_last.tokens
 

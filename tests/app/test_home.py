@@ -13,6 +13,8 @@ def test_home_page_renders_with_sidebar():
     assert "Workspace" in sidebar_text and "Compute device" in sidebar_text
     assert any(t.value.startswith("CPU") or t.value.startswith("CUDA") for t in at.sidebar.text)
     assert "No corpus yet" in " ".join(sidebar_text)
+    resident = next(t for t in sidebar_text if t.startswith("Server memory:"))
+    assert 50 < float(resident.split()[2].replace(",", "")) < 24_000  # MB: this test process, whatever else it holds
 
 
 def test_sidebar_lists_saved_corpora_and_remembers_the_active_one(tmp_path):

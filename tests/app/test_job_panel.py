@@ -69,3 +69,36 @@ def test_a_job_dropped_from_the_registry_says_it_expired():
     assert "job" not in at.session_state
     at.run()
     assert not at.info and at.markdown[-1].value == "result: None"  # said once, then the page is as before
+
+
+def summary_script():
+    from ui.jobs import active_jobs_summary
+
+    active_jobs_summary()
+
+
+def test_a_queued_heavy_job_shows_its_place_and_cancels_from_the_line():
+    gate, running = threading.Event(), threading.Event()
+
+    def first(ctx):
+        running.set()
+        ctx.progress(0.5, "Epoch 2 of 4")
+        gate.wait(30)
+
+    ahead = REGISTRY.submit("Training CBOW on secret-notes.txt", first, kind="vectors", owner="someone-else")
+    assert running.wait(30)
+    waiting = REGISTRY.submit("Drawing my map", lambda ctx: "never", kind="map")
+    try:
+        at = AppTest.from_function(panel_script, args=(waiting.id,), default_timeout=30).run()
+        text = at.get("progress")[0].proto.text.replace("\\", "")  # md() escapes Markdown
+        assert "next in line" in text and "Running now: Training vectors (another session)" in text
+        assert "secret-notes" not in text  # another session's job: its kind, not its data
+        side = AppTest.from_function(summary_script, default_timeout=30).run()
+        rows = [p.proto.text.replace("\\", "") for p in side.get("progress")]
+        assert "Training vectors (another session) · running" in rows
+        assert "Drawing my map · waiting, 1 in line" in rows
+        at.button(key=f"cancel-{waiting.id}").click().run()
+        assert waiting.wait(5) and waiting.status == CANCELLED
+    finally:
+        gate.set()
+    assert ahead.wait(10)
