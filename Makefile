@@ -59,6 +59,9 @@ bench: setup
 	$(PY) bench/finetune.py --quick
 	$(PY) bench/quality.py --quick
 	$(PY) bench/ui.py --quick
+	$(PY) bench/load.py --quick
+	$(PY) bench/memory.py --quick
+	$(PY) bench/gpu.py --quick
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

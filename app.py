@@ -4,7 +4,10 @@ import os
 
 import streamlit as st
 
+from core.device import share_cpu_politely
 from ui import cached, sidebar
+
+share_cpu_politely()  # before a page loads torch: its threads share this process's cores with Streamlit and the browser
 
 # A file, not ":material/…" (Streamlit fetches that favicon from fonts.gstatic.com at every page load)
 # nor an emoji (a box on machines without an emoji font): served by this server, nothing leaves the machine.

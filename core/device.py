@@ -9,7 +9,9 @@ One function, ``default_device``, makes the cuda → mps → cpu check; the side
 
 from __future__ import annotations
 
+import functools
 import os
+import sys
 from dataclasses import dataclass
 
 DTYPES = {"float32": 4, "bfloat16": 2, "float16": 2}  # the number formats a model loads in, and bytes per value
@@ -28,11 +30,47 @@ class DeviceInfo:
         return f"{self.kind.upper()} · {self.name} · {self.free_bytes / 2**30:.1f} of {self.total_bytes / 2**30:.1f} GiB free"
 
 
+def share_cpu_politely() -> bool:
+    """Make torch's OpenMP threads sleep, not spin, while they wait for each other; call it before torch
+    is imported (the runtime reads ``OMP_WAIT_POLICY`` once, when it loads). False when too late.
+
+    By default a thread that reaches a barrier first spins for its partner. With as many threads as
+    cores and anything else runnable (other sessions' reruns, a browser, another job), the partner
+    waits for a core the spinner holds. Five browser sessions generating on 2 cores: the last one's
+    first text after 58 s spinning, 19 s sleeping (tests/e2e/test_many_sessions.py); alone, sleeping
+    costs about a tenth of the tokens/s (bench/generation.py: 13.5 → 12.3 short, 11.4 → 9.6 long).
+    A server is shared, so it sleeps. An explicit ``OMP_WAIT_POLICY`` in the environment is kept.
+    """
+    if "torch" in sys.modules:
+        return False
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    return True
+
+
 def resident_bytes() -> int:
     """This process's resident memory: the server's, models and every session's data included."""
     import psutil
 
     return psutil.Process().memory_info().rss
+
+
+def trim_heap() -> None:
+    """Hand freed heap pages back to the system (glibc only). A model's many small tensors are
+    freed into malloc's arenas, not to the system: without this the sidebar's resident memory
+    stayed ~550 MB high after unloading SmolLM2 and a fine-tune (bench/memory.py)."""
+    libc = _libc()
+    if libc is not None and hasattr(libc, "malloc_trim"):
+        libc.malloc_trim(0)
+
+
+@functools.cache
+def _libc():
+    import ctypes
+
+    try:
+        return ctypes.CDLL("libc.so.6")  # glibc by name: find_library would start a subprocess
+    except OSError:
+        return None
 
 
 def default_device() -> str:

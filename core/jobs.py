@@ -19,6 +19,7 @@ Example::
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 import time
@@ -30,6 +31,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from core.device import trim_heap
 from core.errors import UserError
 from core.scheduler import HEAVY, INTERACTIVE, SCHEDULER, Scheduler
 
@@ -276,6 +278,8 @@ class JobRegistry:
         finally:
             if took_turn:
                 self.scheduler.done(job.id)
+                gc.collect()  # a heavy job's model, matrices and arrays: back to the system, not kept by malloc
+                trim_heap()
             job.finished = time.time()
             job._done.set()
 

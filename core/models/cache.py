@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from core.device import default_device
+from core.device import default_device, trim_heap
 from core.errors import UserError
 from core.models.registry import ModelSpec
 from core.turns import TurnLock
@@ -163,6 +163,7 @@ def _release_memory() -> None:
         torch.cuda.empty_cache()
     elif device == "mps":
         torch.mps.empty_cache()
+    trim_heap()
 
 
 def cached(model_id: str, device: str, dtype: str, attentions: bool) -> LoadedModel | None:

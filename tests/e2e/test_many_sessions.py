@@ -1,0 +1,69 @@
+"""A room of viewers: five browser sessions generate on the same model at once while a sixth opens
+every page. All five finish without an error, each told its place while it waited; the sixth's
+pages render meanwhile; every session's settings caption still tells the truth."""
+
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+from tests.e2e.test_generate_flow import load_smollm
+
+SESSIONS = 5
+# Runs in each generating page: from now on, every 100 ms, note when generated text first shows (the
+# live panel's code block) and whether the page said how many requests were ahead of it.
+WATCH = """() => {
+  window.__start = performance.now(); window.__firstText = null; window.__toldPlace = false;
+  const timer = setInterval(() => {
+    const text = document.body.innerText;
+    if (text.includes('ahead of yours')) window.__toldPlace = true;
+    const code = document.querySelector('[data-testid="stCode"]');
+    if (code && code.innerText.replace(/[\\s▌]/g, '').length) { window.__firstText = performance.now(); clearInterval(timer); }
+  }, 100);
+}"""
+PAGES = ["", "corpus", "preprocess", "embeddings", "map", "attention", "generate", "finetune"]
+
+
+def ready_to_generate(page, base_url: str) -> None:
+    load_smollm(page, base_url)
+    tab = page.get_by_role("tabpanel", name="Generate")
+    tab.get_by_text("Sampling settings").click()
+    tokens = tab.get_by_role("spinbutton", name="Max new tokens")
+    tokens.fill("32")
+    tokens.press("Enter")
+    settle(page)
+    tab.get_by_role("textbox", name="Prompt").fill("Tell me about the river bank.")
+    settle(page)
+
+
+def test_five_sessions_generate_at_once_while_a_sixth_browses(browser, server, tmp_path):
+    base_url = server.url
+    contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(SESSIONS + 1)]
+    try:
+        pages = [c.new_page() for c in contexts]
+        generators, viewer = pages[:SESSIONS], pages[SESSIONS]
+        for page in generators:
+            ready_to_generate(page, base_url)
+        for page in generators:  # the page itself notes when its text first shows and whether it was told its place
+            page.evaluate(WATCH)
+        for page in generators:
+            page.get_by_role("tabpanel", name="Generate").get_by_role("button", name="Generate", exact=True).click()
+        for path in PAGES:  # the sixth session opens every page while the five wait for the model
+            viewer.goto(f"{base_url}/{path}")
+            settle(viewer)
+            expect_no_exception(viewer)
+        for page in generators:
+            page.wait_for_function("window.__firstText !== null", timeout=240_000)
+        seen = [page.evaluate("[window.__firstText - window.__start, window.__toldPlace]") for page in generators]
+        print(f"time to first text per session: {[round(ms / 1000, 1) for ms, _ in seen]} s; "
+              f"told their place: {[i for i, (_, told) in enumerate(seen) if told]}")
+        assert any(told for _, told in seen), "no waiting session was told its place in line"
+        for i, page in enumerate(generators):
+            tab = page.get_by_role("tabpanel", name="Generate")
+            expect(tab.locator("span[title^='p = ']").first).to_be_visible(timeout=240_000)  # finished: the token view
+            expect_no_exception(page)
+            assert not page.get_by_text("Changed from the preset").count(), f"session {i} says its settings changed"
+        generators[-1].screenshot(path=tmp_path / "last-session.png", full_page=True)
+    finally:
+        for c in contexts:
+            c.close()
