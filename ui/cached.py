@@ -152,6 +152,10 @@ WARM_UPS: dict[str, list[Callable[[], object]]] = {
                        "gensim.matutils", "gensim.models"),
     "normalisers": [*_imports("nltk"), _normalisers],
     "umap": [_umap_import, _umap],
+    # The transformer pages: torch (~2 s) and transformers with the Llama and BERT code (~7 s) made the
+    # Fine-tune page's first estimate take ~10 s; imported here, it takes about one.
+    "transformers": _imports("torch", "transformers", "transformers.models.llama.modeling_llama",
+                             "transformers.models.bert.modeling_bert", "peft"),
 }
 
 

@@ -17,10 +17,15 @@ def test_start_and_cancel_a_run(page: Page, server, tmp_path):
     # busy 2-core machine the first run takes longer than settle()'s 30 s, so wait for its result first.
     expect(page.get_by_text("Optimizer steps")).to_be_visible(timeout=120_000)
     settle(page)
-    steps = page.get_by_role("spinbutton", name="Max steps (0 = by epochs)")
-    steps.fill("50")
-    steps.press("Enter")
-    settle(page)
+    # A small run: a short validation pass before the first step, short steps (the UI is the point here;
+    # tests/app/test_finetune_page.py trains SmolLM2 for real).
+    page.get_by_text("More settings").click()
+    for name, value in (("Max steps (0 = by epochs)", "50"), ("Max training tokens (0 = all)", "4096"),
+                        ("Batch size", "2"), ("Validation share", "0.02")):
+        box = page.get_by_role("spinbutton", name=name)
+        box.fill(value)
+        box.press("Enter")
+        settle(page)
     page.get_by_role("button", name="Start fine-tuning").click()
     expect(page.get_by_test_id("stProgress").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("step 1/", exact=False).first).to_be_visible(timeout=180_000)  # training, not loading
