@@ -30,6 +30,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from core.device import share_cpu_politely  # noqa: E402
+
+share_cpu_politely()  # as app.py does: the server's torch threads sleep rather than spin while they wait
 
 GOAL = 0.5
 NEW_TOKENS = 48
