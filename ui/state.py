@@ -1,4 +1,11 @@
-"""Session and workspace state: the workspace object and the active corpus."""
+"""Session and workspace state: the workspace object and what this session works on.
+
+The active corpus, tokens and vectors are the *session's* choice. The workspace keeps the last
+choice anyone made on purpose (a click, a finished run) only as the starting point of a new
+session; drawing a page never writes it. Tokens and vectors count only when they come from the
+active corpus (imported vectors, which come from none, always count): switching the corpus never
+leaves another corpus's artifacts in play.
+"""
 
 from __future__ import annotations
 
@@ -45,11 +52,18 @@ def show_flash() -> None:
 
 
 def active_tokens_id() -> str | None:
-    """The tokens artifact later pages train on: the last pipeline run (or viewed) here."""
+    """The tokens later pages train on: this session's choice if it comes from the active corpus,
+    else the newest run of a pipeline on that corpus, else None (the pages offer the Preprocess step)."""
+    ws, cid = workspace(), active_corpus_id()
+    if cid is None:
+        return None
     if "tokens_id" not in st.session_state:
-        st.session_state.tokens_id = workspace().get_state("active_tokens")
+        st.session_state.tokens_id = ws.get_state("active_tokens")
+    of_corpus = [m for m in ws.list("tokens") if cid in m.parents]
     tid = st.session_state.tokens_id
-    return tid if tid and workspace().exists("tokens", tid) else None
+    if any(m.id == tid for m in of_corpus):
+        return tid
+    return max(of_corpus, key=lambda m: m.created).id if of_corpus else None
 
 
 def set_active_tokens(tid: str) -> None:
@@ -59,11 +73,18 @@ def set_active_tokens(tid: str) -> None:
 
 
 def active_vectors_id() -> str | None:
-    """The word-vector model later pages (the map) show: the last one trained, imported or picked."""
+    """The word-vector model later pages (the map) show: this session's choice if trained on the
+    active corpus or imported, else the newest model trained on that corpus, else None."""
+    from core.embeddings.store import models_of_corpus
+
     if "vectors_id" not in st.session_state:
         st.session_state.vectors_id = workspace().get_state("active_vectors")
+    models = models_of_corpus(workspace(), active_corpus_id())
     vid = st.session_state.vectors_id
-    return vid if vid and workspace().exists("vectors", vid) else None
+    if any(m.id == vid for m in models):
+        return vid
+    trained = [m for m in models if m.parents]
+    return max(trained, key=lambda m: m.created).id if trained else None
 
 
 def set_active_vectors(vid: str | None) -> None:

@@ -25,8 +25,7 @@ if models:
     st.session_state["emb_model"] = active if active in models else ids[0]
     st.selectbox("Model", ids, key="emb_model", on_change=lambda: set_active_vectors(st.session_state["emb_model"]),
                  format_func=lambda i: f"{models[i].name} · {models[i].metrics.get('words', 0):,} words")
-    vid = st.session_state["emb_model"]
-    set_active_vectors(vid)
+    vid = st.session_state["emb_model"]  # shown here; made active only by picking it (on_change)
 else:
     vid = None
 

@@ -13,7 +13,7 @@ from ui import cached, demo
 from ui.jobs import finished_job, start_job
 from ui.pipeline_form import pipeline_form
 from ui.safe import md
-from ui.state import active_corpus_id, set_active_tokens, workspace
+from ui.state import active_corpus_id, active_tokens_id, set_active_tokens, workspace
 from ui.token_view import effect_report, tokens_html
 
 PREVIEW_CHARS = 4000
@@ -72,12 +72,19 @@ if cached.when_ready(cached.warmed("normalisers"), "Loading NLTK's stemmers and 
 
 st.subheader("Run on the whole corpus")
 job = finished_job("tokens_job")
-if job is not None and job.status != DONE:
+if job is not None and job.status == DONE:
+    set_active_tokens(job.result.id)  # a run finished here: later pages train on it
+elif job is not None:
     st.error(md(job.error or "The run was cancelled; nothing was saved."))
 tid = tokens_id(cid, config)
 if ws.exists(KIND, tid):
-    set_active_tokens(tid)
-    st.caption(md(f"Tokens artifact {tid}: ready for training word embeddings."))
+    if active_tokens_id() == tid:
+        st.caption(md(f"Tokens artifact {tid}: ready for training word embeddings."))
+    else:  # run before, by this session or another: using it is the user's choice, not a side effect of a visit
+        st.caption(md(f"These settings were run before (tokens artifact {tid}); later pages use another run now."))
+        if st.button("Use these tokens", type="primary", key="pp_use"):
+            set_active_tokens(tid)
+            st.rerun()
     effect_report(load_report(ws, tid))
 elif "tokens_job" not in st.session_state:
     st.caption("Same corpus and same settings give the same artifact: a pipeline never runs twice.")

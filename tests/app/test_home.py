@@ -43,7 +43,9 @@ def test_sidebar_names_the_active_tokens_artifact():
     from core.workspace import Workspace
 
     ws = Workspace.from_env()
-    tokens = build_tokens(ws, ingest_sample(ws, "lee").id, PipelineConfig())
+    corpus = ingest_sample(ws, "lee")
+    tokens = build_tokens(ws, corpus.id, PipelineConfig())
+    ws.set_state("active_corpus", corpus.id)  # tokens count only under the corpus they come from
     ws.set_state("active_tokens", tokens.id)
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert f"Tokens: {tokens.metrics['tokens_after']:,} after preprocessing" in " ".join(
