@@ -5,24 +5,14 @@ from __future__ import annotations
 import html
 import json
 import time
-from collections.abc import Callable
 
 import pandas as pd
 import streamlit as st
 
 from core import generation, plots
 from core.jobs import DONE, REGISTRY, Job
-from ui.jobs import finished_job, session_id
+from ui.jobs import finished_job, live, session_id
 from ui.safe import md
-
-# Streaming. A fragment that reran every 0.25 s to redraw the panel cost ~70 % of SmolLM2's speed on
-# 2 cores (4.5 against 12.3 tokens/s; bench/ui.py --stream-only): Chromium re-rendering the page on every
-# rerun took ~0.7 of a core next to the model's two torch threads. Now a fragment run draws the panel
-# once and then stays, sending only a text that changed into its slot, at most every UPDATE_SECONDS.
-UPDATE_SECONDS = 0.2  # reads as flowing text; each update is one small message, not a redraw
-TICK_SECONDS = 0.05  # how soon a click (Stop, another page) is honoured while nothing new arrives
-SEGMENT_SECONDS = 10.0  # a fragment run streams at most this long, then the next one takes over
-RESTART_SECONDS = 0.25  # the fragment's timer: starts the first streaming run, and each next one
 
 
 def work(runs: list[tuple]):
@@ -78,33 +68,6 @@ def poll(state_key: str, labels: list[str]) -> list[generation.Generation] | Non
     return job.result
 
 
-def follow(job: Job, draw: Callable[[list[str], str], object], *, seconds: float, every: float = UPDATE_SECONDS,
-           tick: float = TICK_SECONDS, touch: Callable[[], object] = lambda: None) -> bool:
-    """Hand ``draw(texts, message)`` the job's partial texts whenever they or its message changed, at most
-    every ``every`` seconds and once more when it ends; ``touch()`` every ``tick``. Gives up after
-    ``seconds``. True when the job ended (and its last texts were drawn)."""
-    shown, last = None, float("-inf")  # the first tick draws: the job may have moved on since the caller drew
-    end = time.monotonic() + seconds
-    while True:
-        finished = job.wait(tick)  # sleeps without the GIL; wakes at once when the job ends
-        touch()
-        now = time.monotonic()
-        state = (job.partial, job.message)
-        if state != shown and (finished or now - last >= every):
-            draw(list(state[0] or []), state[1])
-            shown, last = state, now
-        if finished:
-            return True
-        if now >= end:
-            return False
-
-
-def _touch() -> None:
-    # Reading session state is where Streamlit honours a pending rerun (Stop, a widget, another
-    # page) without sending anything: the loop stops within a tick of a click.
-    _ = "gen_stream_touch" in st.session_state
-
-
 class _Slots:
     """The panel's status line and one code block per run; ``draw`` sends only what changed on screen."""
 
@@ -128,24 +91,16 @@ class _Slots:
 
 
 def _live(job: Job, labels: list[str]) -> None:
-    # The page's own run draws the panel and ends, so the rest of the page shows (and AppTest's run
-    # returns); the fragment's timer then starts a run that streams, and the next one after it.
-    stream = {"on": False}
+    """The streaming panel: the status line, one code block per run that grows as the text arrives, Stop."""
 
-    @st.fragment(run_every=RESTART_SECONDS)
-    def panel() -> None:
-        current = REGISTRY.get(job.id)
-        if current is None or current.is_finished:
-            st.rerun()
+    def body(current: Job):
         slots = _Slots(current, labels)
         slots.draw(list(current.partial or []), current.message)
         st.button("Stop", key=f"stop-{current.id}", on_click=current.cancel, disabled=current.cancel_requested,
                   help="Ends the generation at the next token and keeps the text so far.")
-        if stream["on"] and follow(current, slots.draw, seconds=SEGMENT_SECONDS, touch=_touch):
-            st.rerun()
+        return lambda j: slots.draw(list(j.partial or []), j.message)
 
-    panel()
-    stream["on"] = True
+    live(job, body, lambda j: (j.partial, j.message))
 
 
 def show(g: generation.Generation, key: str) -> None:

@@ -10,6 +10,7 @@ from core import models
 from core.generation import PRESETS, generate
 from core.jobs import DONE, REGISTRY, Job, JobContext
 from ui import generation_view
+from ui.jobs import follow
 
 PROMPT = "The river bank"
 GREEDY = PRESETS["precise"].with_(max_new_tokens=40)
@@ -46,8 +47,8 @@ def test_follow_draws_growing_texts_until_the_job_ends():
     two = [(m, PROMPT, GREEDY), (m, PROMPT, GREEDY.with_(max_new_tokens=12))]  # Compare: two streams
     job = REGISTRY.submit("Generating text", generation_view.work(two), kind="generate")
     drawn, touched = [], []
-    assert generation_view.follow(job, lambda texts, message: drawn.append(texts), seconds=60, every=0,
-                                  touch=lambda: touched.append(1))
+    assert follow(job, lambda j: drawn.append(list(j.partial or [])), state=lambda j: (j.partial, j.message),
+                  seconds=60, every=0, touch=lambda: touched.append(1))
     assert job.status == DONE and touched
     for before, after in zip(drawn, drawn[1:], strict=False):
         assert all(b_text == a_text[:len(b_text)] for b_text, a_text in zip(before, after, strict=False))
@@ -58,7 +59,7 @@ def test_follow_gives_up_after_its_seconds_and_the_job_goes_on():
     release = threading.Event()
     job = REGISTRY.submit("Waiting", lambda ctx: release.wait(30), kind="test")
     try:
-        assert not generation_view.follow(job, lambda texts, message: None, seconds=0.2)
+        assert not follow(job, lambda j: None, state=lambda j: j.partial, seconds=0.2, touch=lambda: None)
         assert not job.is_finished
     finally:
         release.set()
