@@ -38,7 +38,8 @@ def summary(ws, manifest) -> None:
     b.metric("Steps", f"{m.get('steps', 0):,}")
     c.metric("Training tokens/s", f"{m.get('tokens_per_s', 0):,.0f}")
     d.metric("Took", f"{m.get('seconds', 0) / 60:,.1f} min")
-    st.caption(md(f"{m.get('method', '').upper()} on {m.get('base', '')}: {m.get('trainable_params', 0):,} trainable of "
+    method = finetune.METHOD_LABELS.get(m.get("method", ""), m.get("method", ""))
+    st.caption(md(f"{method} on {m.get('base', '')}: {m.get('trainable_params', 0):,} trainable of "
                   f"{m.get('params', 0):,} parameters · {m.get('train_tokens', 0):,} training tokens. "
                   f"Use it on the Generate and Attention pages as “{manifest.name}”."))
     if m.get("curve"):

@@ -176,4 +176,9 @@ def compare_panel(models: dict, current: str) -> None:
     with explained():
         result = _procrustes(first, second)
         st.caption(f"{result['shared']:,} shared words; mean cosine after alignment {result['mean_cosine']:.3f}.")
-        st.dataframe(pd.DataFrame(result["moved"][:100]), hide_index=True, width="stretch", key="cmp_moved")
+        st.dataframe(pd.DataFrame(result["moved"][:100]), hide_index=True, width="stretch", key="cmp_moved",
+                     column_config={"cosine_after_alignment": st.column_config.NumberColumn(
+                                        "cosine after alignment", format="%.3f",
+                                        help="1 = the word points the same way in both models"),
+                                    "count_a": st.column_config.NumberColumn("count in A", format="%d"),
+                                    "count_b": st.column_config.NumberColumn("count in B", format="%d")})

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import finetune
+from core import finetune, models
 from core.jobs import CANCELLED, DONE
 from core.workspace import Workspace
 from ui import cached, finetune_results
@@ -31,7 +31,8 @@ with train:
         st.success("These settings were already trained on this corpus; see the Results tab.")
     if st.button("Start fine-tuning", type="primary", key="ft_start",
                  disabled=estimate is None or running("ft_job") or ws.exists(finetune.KIND, run_id)):
-        start_job("ft_job", f"Fine-tuning {config.base} ({config.method})",
+        label = models.resolve(config.base, ws).label
+        start_job("ft_job", f"Fine-tuning {label} on this corpus with {finetune.METHOD_LABELS[config.method]}",
                   lambda ctx: finetune.run(ws, cid, config, ctx=ctx), kind="finetune", key=f"finetune-{run_id}")
     job = finished_job("ft_job")
     if job is not None and job.status == DONE:

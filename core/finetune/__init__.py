@@ -25,13 +25,13 @@ Layout: ``config`` (settings, id, checks), ``lora`` (which layers), ``data`` (bl
 (pre-flight), ``train`` (the run), ``export`` (zip, accelerate command), ``__main__`` (command line).
 """
 
-from core.finetune.config import HUB_IDS, KIND, METHODS, SCHEDULERS, FinetuneConfig, finetune_id
+from core.finetune.config import HUB_IDS, KIND, METHOD_LABELS, METHODS, SCHEDULERS, FinetuneConfig, finetune_id
 from core.finetune.data import Data, prepare_data, validation_texts
 from core.finetune.estimate import Estimate, duration, preflight
 from core.finetune.export import accelerate_command, export_zip
 from core.finetune.lora import lora_targets
 from core.finetune.train import run
 
-__all__ = ["HUB_IDS", "KIND", "METHODS", "SCHEDULERS", "Data", "Estimate", "FinetuneConfig", "accelerate_command",
-           "duration", "export_zip", "finetune_id", "lora_targets", "preflight", "prepare_data", "run",
-           "validation_texts"]
+__all__ = ["HUB_IDS", "KIND", "METHOD_LABELS", "METHODS", "SCHEDULERS", "Data", "Estimate", "FinetuneConfig",
+           "accelerate_command", "duration", "export_zip", "finetune_id", "lora_targets", "preflight", "prepare_data",
+           "run", "validation_texts"]

@@ -11,6 +11,7 @@ from core.workspace import Workspace
 
 KIND = "finetune"
 METHODS = ("lora", "full")
+METHOD_LABELS = {"lora": "LoRA", "full": "full fine-tuning"}  # how people write them
 SCHEDULERS = ("linear", "cosine", "constant")
 HUB_IDS = {models.SMOLLM_ID: "HuggingFaceTB/SmolLM2-135M-Instruct"}  # where a bundled base lives on the Hub
 

@@ -45,6 +45,7 @@ def test_a_short_lora_run_then_before_and_after(base):
     assert run.config["method"] == "lora" and run.config["base"] == base and run.metrics["steps"] == 2
     assert run.metrics["val_ppl_after"] > 1
     assert any(m.label == "Validation perplexity" for m in at.metric)
+    assert any(c.value.startswith("LoRA on ") for c in at.caption)  # how people write it, not "LORA"
     at.text_area(key="ft_prompts").set_value("The miller kept").run()
     at.slider(key="ft_new_tokens").set_value(10).run()
     at.button(key="ft_compare").click().run()
