@@ -19,15 +19,22 @@ def load_smollm(page: Page, base_url: str) -> None:
     settle(page)
 
 
-def test_generation_streams_and_stop_keeps_the_text(page: Page, base_url: str, tmp_path):
+def ready_to_generate(page: Page, base_url: str, new_tokens: int, prompt: str) -> None:
+    """SmolLM2 loaded on the Generate page, with ``new_tokens`` and ``prompt`` filled in."""
     load_smollm(page, base_url)
     tab = page.get_by_role("tabpanel", name="Generate")
     tab.get_by_text("Sampling settings").click()
     tokens = tab.get_by_role("spinbutton", name="Max new tokens")
-    tokens.fill("400")
+    tokens.fill(str(new_tokens))
     tokens.press("Enter")
     settle(page)
-    tab.get_by_role("textbox", name="Prompt").fill("Write a long story about a river bank and a bank clerk.")
+    tab.get_by_role("textbox", name="Prompt").fill(prompt)
+    settle(page)
+
+
+def test_generation_streams_and_stop_keeps_the_text(page: Page, base_url: str, tmp_path):
+    ready_to_generate(page, base_url, 400, "Write a long story about a river bank and a bank clerk.")
+    tab = page.get_by_role("tabpanel", name="Generate")
     tab.get_by_role("button", name="Generate", exact=True).click()
     # Streaming: the text grows under a cursor while the job runs.
     live = tab.get_by_test_id("stCode").filter(has_text="▌").first

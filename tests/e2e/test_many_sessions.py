@@ -7,7 +7,7 @@ from __future__ import annotations
 from playwright.sync_api import expect
 
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
-from tests.e2e.test_generate_flow import load_smollm
+from tests.e2e.test_generate_flow import ready_to_generate
 
 SESSIONS = 5
 # Runs in each generating page: from now on, every 100 ms, note when generated text first shows (the
@@ -24,18 +24,6 @@ WATCH = """() => {
 PAGES = ["", "corpus", "preprocess", "embeddings", "map", "attention", "generate", "finetune"]
 
 
-def ready_to_generate(page, base_url: str) -> None:
-    load_smollm(page, base_url)
-    tab = page.get_by_role("tabpanel", name="Generate")
-    tab.get_by_text("Sampling settings").click()
-    tokens = tab.get_by_role("spinbutton", name="Max new tokens")
-    tokens.fill("32")
-    tokens.press("Enter")
-    settle(page)
-    tab.get_by_role("textbox", name="Prompt").fill("Tell me about the river bank.")
-    settle(page)
-
-
 def test_five_sessions_generate_at_once_while_a_sixth_browses(browser, server, tmp_path):
     base_url = server.url
     contexts = [browser.new_context(viewport={"width": 1280, "height": 900}) for _ in range(SESSIONS + 1)]
@@ -43,7 +31,7 @@ def test_five_sessions_generate_at_once_while_a_sixth_browses(browser, server, t
         pages = [c.new_page() for c in contexts]
         generators, viewer = pages[:SESSIONS], pages[SESSIONS]
         for page in generators:
-            ready_to_generate(page, base_url)
+            ready_to_generate(page, base_url, 32, "Tell me about the river bank.")
         for page in generators:  # the page itself notes when its text first shows and whether it was told its place
             page.evaluate(WATCH)
         for page in generators:
