@@ -26,7 +26,14 @@ def test_show_me_on_a_sample_opens_a_meaningful_map(browser, fresh_server, tmp_p
         expect(page.get_by_text("Step ").first).to_be_visible(timeout=30_000)  # the stage-by-stage progress
         expect(page.get_by_role("heading", name="Map")).to_be_visible(timeout=180_000)
         plot = page.get_by_test_id("stPlotlyChart").first
-        expect(plot).to_be_visible(timeout=60_000)
+        try:
+            expect(plot).to_be_visible(timeout=60_000)
+        except AssertionError:  # seen once in a full run, never alone: keep what explains it
+            page.screenshot(path=tmp_path / "no-map.png", full_page=True)
+            print("script state:", page.get_by_test_id("stApp").get_attribute("data-test-script-state"))
+            print("main:", page.get_by_test_id("stMain").inner_text()[:2000])
+            print("server log:", server.output()[-3000:])
+            raise
         print(f"tour: {time.perf_counter() - start:.1f} s from the click to the map")
         expect(page.get_by_text("nearest neighbours in the model").first).to_be_visible()
         # The legend names clusters by their words ("3: police · gunmen · …"), not "cluster 3".
