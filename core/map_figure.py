@@ -32,12 +32,13 @@ class Colour:
 def map_figure(words: list[str], coords: np.ndarray, *, color: Colour | None = None, sizes: np.ndarray | None = None,
                hover: dict[str, np.ndarray] | None = None, labels: list[int] | None = None,
                highlight: list[int] | None = None, lines: list[tuple[int, int]] | None = None, zoom: bool = True,
-               title: str = "", height: int = 720) -> go.Figure:
+               title: str = "", axis_titles: tuple[str, str] | None = None, height: int = 720) -> go.Figure:
     """Scatter the words at ``coords`` ((n, 2) or (n, 3)).
 
     ``hover``: extra columns for the tooltip; ``labels``: rows whose word is written on the map;
     ``highlight``: rows to ring and zoom to; ``lines``: (i, j) pairs to connect (neighbours in the
-    original space).
+    original space); ``axis_titles``: the axes mean something (semantic axes), so name them and show
+    their scale and zero lines.
     """
     coords = np.asarray(coords, dtype=float)
     three = coords.shape[1] == 3
@@ -92,7 +93,11 @@ def map_figure(words: list[str], coords: np.ndarray, *, color: Colour | None = N
     fig.update_layout(title=title, height=height, margin=dict(l=10, r=10, t=40 if title else 10, b=10),
                       legend=dict(itemsizing="constant", y=0.92), dragmode="lasso" if not three else "orbit",
                       uirevision="map")  # keep the user's zoom when only colours or highlights change
-    if not three:
+    if not three and axis_titles:
+        fig.update_xaxes(title=axis_titles[0], zeroline=True, zerolinecolor="#bbb", showgrid=False)
+        fig.update_yaxes(title=axis_titles[1], zeroline=True, zerolinecolor="#bbb", showgrid=False)
+        fig.update_layout(margin=dict(l=60, r=10, t=40 if title else 10, b=50))
+    elif not three:
         fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False)
         fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False)
     return fig

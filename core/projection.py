@@ -518,6 +518,22 @@ def neighbours_in_space(vectors: np.ndarray, index: int, k: int) -> list[int]:
     return [int(i) for i in top[np.argsort(-sims[top], kind="stable")]]
 
 
+# Pairs whose direction most readers recognise; the first two a model knows become the example axes.
+AXIS_PAIRS = (("man", "woman"), ("bad", "good"), ("poor", "rich"), ("small", "large"), ("old", "new"),
+              ("war", "peace"), ("low", "high"), ("past", "future"), ("he", "she"), ("lost", "won"),
+              ("down", "up"), ("night", "day"), ("negative", "positive"), ("worst", "best"))
+
+
+def example_axes(kv) -> tuple[str, str, str, str]:
+    """Four axis words this model knows (A→B, C→D), so the example never opens on an error."""
+    known = [pair for pair in AXIS_PAIRS if all(find_word(kv, w) is not None for w in pair)]
+    if len(known) < 2:  # a tiny or foreign vocabulary: its own frequent words still make valid axes
+        top = [w for w in kv.index_to_key[:50] if len(w) > 2][:4]
+        known += [tuple(top[i:i + 2]) for i in (0, 2) if len(top[i:i + 2]) == 2]
+    (a, b), (c, d) = (known + [("", ""), ("", "")])[:2]
+    return a, b, c, d
+
+
 def semantic_axes(kv, words, a: str, b: str, c: str, d: str) -> np.ndarray:
     """Coordinates (n, 2) float32 on two axes: x = cosine-style projection on unit(b − a), y = on unit(d − c).
 

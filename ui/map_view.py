@@ -97,8 +97,13 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
     """Draw the map with the display ``settings``; return (figure, coordinates shown)."""
     kv = cached.vectors(vid)
     words, coords = data.words, data.coords
+    axis_titles = None
     if axes:
-        coords = projection.semantic_axes(kv, words, *axes)
+        try:
+            coords = projection.semantic_axes(kv, words, *axes)
+            axis_titles = (f"{axes[0].strip()}  →  {axes[1].strip()}", f"{axes[2].strip()}  →  {axes[3].strip()}")
+        except UserError as exc:  # a bad axis word marks the axes, never takes the map away
+            st.warning(md(f"Axes not used, the map keeps its projection: {exc}"))
     found = _search(words, settings["query"])[:MAX_SEARCH]
     if settings["query"].strip() and not found:
         st.warning(md(f"No word on this map matches '{settings['query'].strip()}'."))
@@ -112,7 +117,8 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
     if colour is not None and settings["colour"] in ("cluster", "lists"):
         hover[colour.name] = np.asarray(colour.values, dtype=object)
     fig = map_figure(words, coords, color=colour, sizes=sizes, hover=hover, labels=_label_rows(words, data.counts,
-                     settings["labels"]), highlight=found, lines=pairs, height=height)
+                     settings["labels"]), highlight=found, lines=pairs, axis_titles=axis_titles,
+                     height=height)
     event = st.plotly_chart(fig, key=f"{key}_plot", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"toImageButtonOptions": {"format": "png", "filename": "corpus-lab-map", "scale": 2}})
     rows = selected_rows(event)

@@ -70,8 +70,9 @@ with words_tab:
             settings = map_view.controls("map")
             with st.expander("Semantic axes: x from word A to B, y from C to D"):
                 cols = st.columns(5)
-                axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}")
-                             for i, (n, v) in enumerate(zip("ABCD", ("man", "woman", "bad", "good"), strict=True)))
+                # keyed by model: another vocabulary gets its own example words, not this one's
+                axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}_{vid}")
+                             for i, (n, v) in enumerate(zip("ABCD", projection.example_axes(kv), strict=True)))
                 use_axes = cols[4].toggle("Use these axes", key="map_use_axes")
             level, sentence = map_verdict(data.trust, data.config.trust_k)
             (st.warning if level == "low" else st.caption)(sentence)

@@ -1,9 +1,12 @@
+import json
+
 from streamlit.testing.v1 import AppTest
 
 from core import projection
 from core.corpus.store import ingest_sample
 from core.docmap import KIND as DOCMAP
 from core.embeddings.config import EmbeddingConfig
+from core.embeddings.store import load_vectors
 from core.embeddings.train import train_vectors
 from core.preprocess import PipelineConfig
 from core.tokens import build_tokens
@@ -57,13 +60,22 @@ def test_draw_search_and_recolour_a_map():
     for colour in ("frequency", "trust", "cluster", "lists", "none"):
         at.selectbox(key="map_colour").set_value(colour).run()
         assert not at.exception, (colour, at.exception)
-    at.text_input(key="map_axis_A").set_value("zzzznotaword").run()
+    vid = ws.get_state("active_vectors")
+    kv = load_vectors(ws, vid)
+    example = [at.text_input(key=f"map_axis_{n}_{vid}").value for n in "ABCD"]
+    assert all(w in kv.key_to_index for w in example), example  # the example never opens on an error
     at.toggle(key="map_use_axes").set_value(True).run()
-    assert "zzzznotaword" in at.error[0].value and not at.exception
+    axes_warnings = lambda: [w.value for w in at.warning if "Axes not used" in w.value]  # noqa: E731
+    assert not axes_warnings() and not at.error
+    layout = json.loads(charts(at)[0].proto.spec)["layout"]
+    assert layout["xaxis"]["title"]["text"] == f"{example[0]}  →  {example[1]}"  # the axes say what they are
+    at.text_input(key=f"map_axis_A_{vid}").set_value("zzzznotaword").run()
+    assert "zzzznotaword" in " ".join(axes_warnings()) and not at.exception
+    assert charts(at), "a bad axis word must keep the map on screen"
     for name, word in zip("ABCD", ("government", "police", "australia", "people"), strict=True):
-        at.text_input(key=f"map_axis_{name}").set_value(word)
+        at.text_input(key=f"map_axis_{name}_{vid}").set_value(word)
     at.run()
-    assert not at.error and charts(at)
+    assert not at.error and not axes_warnings() and charts(at)
     at.run()  # a revisit shows the stored map without a job
     assert len(ws.list(projection.KIND)) == 1 and charts(at)
 

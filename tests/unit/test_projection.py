@@ -20,6 +20,7 @@ from core.projection import (
     ProjectionConfig,
     build_map,
     cluster,
+    example_axes,
     load_map,
     map_id,
     neighbours_in_space,
@@ -298,3 +299,11 @@ def test_warm_up_is_cheap_the_second_time(monkeypatch):
     assert calls == ["project", "knn"]  # the layout and NN-descent, each on a tiny input
     projection.warm_up()
     assert calls == ["project", "knn"]  # the second call computes nothing
+
+
+def test_example_axes_use_words_the_model_knows():
+    kv = make_kv(["the", "bad", "good", "woman", "man", "rich"], np.eye(6))
+    assert example_axes(kv) == ("man", "woman", "bad", "good")
+    foreign = make_kv(["der", "und", "haus", "stadt", "regierung"], np.eye(5))
+    a, b, c, d = example_axes(foreign)
+    assert {a, b, c, d} <= set(foreign.index_to_key) and a != b and c != d
