@@ -207,6 +207,20 @@ def hide_special(att: Attention) -> Attention:
     )
 
 
+def without_sink(att: Attention) -> Attention:
+    """Drop the first position from rows and columns and renormalise, as :func:`hide_special` does.
+
+    Decoders park most of their attention on the first token when nothing else is relevant (an
+    "attention sink", Xiao et al. 2023), so every view of a decoder is one dark first column;
+    setting it aside shows how each token shares the attention it gives to the others.
+    """
+    if len(att.tokens) < 2:
+        raise UserError("Setting the first token aside leaves nothing: type a longer text.")
+    idx = np.arange(1, len(att.tokens))
+    return replace(att, tokens=att.tokens[1:], ids=att.ids[1:], weights=_renormalise(att.weights[:, :, 1:, 1:]),
+                   special=att.special[idx], word_ids=att.word_ids[1:])
+
+
 def _groups(att: Attention) -> list[list[int]]:
     """Consecutive positions of the same word form a group; every special stands alone."""
     groups: list[list[int]] = []

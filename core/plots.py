@@ -121,25 +121,36 @@ def grid_layers(layers: int, heads: int, max_cells: int = GRID_CELLS) -> int:
 def attention_grid(weights: np.ndarray, first_layer: int = 0, max_cells: int = GRID_CELLS) -> go.Figure:
     """The model view: layers (rows) × heads (columns) as small heatmaps, bertviz-style, from
     ``first_layer`` on, as many layers as fit in ``max_cells`` heatmaps."""
-    from plotly.subplots import make_subplots
-
     total, heads = weights.shape[:2]
     if not 0 <= first_layer < total:
         raise UserError(f"Layer {first_layer} does not exist: this model has layers 0 to {total - 1}.")
     shown = range(first_layer, min(total, first_layer + grid_layers(total, heads, max_cells)))
     layers = len(shown)
-    fig = make_subplots(rows=layers, cols=heads, horizontal_spacing=0.004, vertical_spacing=0.004,
-                        row_titles=[f"L{i}" for i in shown], column_titles=[f"H{j}" for j in range(heads)])
+    # The axes are laid out by hand, in one figure construction: make_subplots validates every one of
+    # its 2 × cells axes on its own (SmolLM2's 270 heads: 2.5 s here against 0.35 s).
+    gap = 0.004
+    width, height = (1 - gap * (heads - 1)) / heads, (1 - gap * (layers - 1)) / layers
+    layout: dict = {}
+    data, notes = [], []
     for row, i in enumerate(shown):
+        top = 1 - row * (height + gap)
         for j in range(heads):
-            fig.add_trace(go.Heatmap(z=weights[i, j], colorscale="Blues", zmin=0, zmax=1, showscale=False,
-                                     hovertemplate=f"layer {i}, head {j}: %{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>"),
-                          row=row + 1, col=j + 1)
-    fig.update_xaxes(showticklabels=False)
-    fig.update_yaxes(showticklabels=False, autorange="reversed")
-    fig.update_layout(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=30, b=10),
-                      title="Every layer × head (row: attending token, column: attended-to token)")
-    return fig
+            n = row * heads + j + 1
+            suffix = "" if n == 1 else str(n)
+            left = j * (width + gap)
+            layout[f"xaxis{suffix}"] = dict(domain=[max(0.0, left), min(1.0, left + width)], anchor=f"y{suffix}", showticklabels=False)
+            layout[f"yaxis{suffix}"] = dict(domain=[max(0.0, top - height), min(1.0, top)], anchor=f"x{suffix}", showticklabels=False,
+                                            autorange="reversed")
+            data.append(go.Heatmap(z=weights[i, j], colorscale="Blues", zmin=0, zmax=1, showscale=False,
+                                   xaxis=f"x{suffix}", yaxis=f"y{suffix}",
+                                   hovertemplate=f"layer {i}, head {j}: %{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>"))
+        notes.append(dict(text=f"L{i}", x=1.0, y=top - height / 2, xref="paper", yref="paper", xanchor="left",
+                          showarrow=False))
+    notes += [dict(text=f"H{j}", x=j * (width + gap) + width / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
+                   showarrow=False) for j in range(heads)]
+    layout.update(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=50, b=10), annotations=notes,
+                  title="Every layer × head (row: attending token, column: attended-to token)")
+    return go.Figure(data=data, layout=layout)
 
 
 def token_probability_chart(pieces: Sequence[str], probs: Sequence[float], entropies: Sequence[float],

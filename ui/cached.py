@@ -243,6 +243,21 @@ def attentions(m, text: str):
     return _attentions(m.key, text, m)
 
 
+@st.cache_resource(max_entries=8, show_spinner="Reading the text for the next-token guesses…")
+def _next_tokens(model_key: str, text: str, _m) -> dict:
+    from core import attention
+    from core.models import model_lock
+    from core.scheduler import SCHEDULER
+
+    with SCHEDULER.interactive(), model_lock(_m):
+        return attention.next_tokens(_m.model, _m.tokenizer, text, k=5)
+
+
+def next_tokens(m, text: str) -> dict:
+    """The model's five likeliest next tokens after each position of ``text``; shared, read-only."""
+    return _next_tokens(m.key, text, m)
+
+
 @st.cache_resource(max_entries=8, show_spinner="Embedding the word in each sentence…")
 def _contextual(model_key: str, sentences: tuple[str, ...], word: str, _m):
     from core import attention

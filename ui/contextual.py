@@ -10,8 +10,6 @@ import streamlit as st
 from core import attention, plots
 from core.embeddings import query as query_static
 from core.errors import UserError
-from core.models import model_lock
-from core.scheduler import SCHEDULER
 from ui import cached
 from ui.safe import md
 from ui.state import active_corpus_id, active_vectors_id
@@ -83,8 +81,7 @@ def internals_panel(m, text: str) -> None:
         st.info("Next-token guesses need a causal (GPT-like) model such as SmolLM2 or DistilGPT2.")
         return
     try:
-        with SCHEDULER.interactive(), model_lock(m):
-            out = attention.next_tokens(m.model, m.tokenizer, text, k=5)
+        out = cached.next_tokens(m, text)  # cached: a click elsewhere on the page never re-reads the text
     except UserError as exc:
         st.error(md(exc))
         return

@@ -64,6 +64,8 @@ def loaded_models() -> None:
     st.caption(f"Models in memory: {mem['used_bytes'] / 2**20:,.0f} of {mem['budget_bytes'] / 2**20:,.0f} MB")
     for entry in entries:
         left, right = st.columns([4, 1], vertical_alignment="center")
-        left.text(f"{entry['name']} · {entry['dtype']} · {entry['mb']:,.0f} MB")
+        # two copies of one model differ by attention: eager returns the weights the Attention page draws
+        variant = "eager attention" if entry["attention"] == "eager" else "fast attention"
+        left.text(f"{entry['name']} · {entry['dtype']} · {variant} · {entry['mb']:,.0f} MB")
         right.button(":material/eject:", key=f"unload-{entry['key']}", help=f"Unload {entry['name']}",
                      on_click=models.unload, args=(entry["key"],))

@@ -17,10 +17,9 @@ DEFAULT_TEXT = "The bank raised its rates after the river flooded the bank."
 
 st.title("Attention")
 m = model_picker("att", attentions=True)
-if m is None:
-    st.info("Load a model to look inside it. The bundled ones work offline; the first SmolLM2 load converts it once (~20 s).")
-    st.stop()
 
+# The text and toggles render before the model is known: a switch to a model still loading keeps
+# what the user typed (a widget that is not drawn on a run loses its value).
 cid = active_corpus_id()
 source = st.radio("Text", ["Type", "A sentence from the corpus"] if cid else ["Type"], horizontal=True, key="att_source")
 if source == "Type":
@@ -30,20 +29,32 @@ else:
     i = st.number_input("Document #", 0, len(docs) - 1, 0, key="att_doc")
     text = st.selectbox("Sentence", Pipeline(PipelineConfig()).split_sentences(docs[int(i)].text)[:200],
                         key="att_sentence") or ""
-a, b = st.columns(2)
+decoder = m is not None and m.spec.kind == "causal"
+a, b, c = st.columns(3)
 hide = a.toggle("Hide special tokens ([CLS], [SEP], BOS)", value=True, key="att_hide")
 merge = b.toggle("Merge sub-word pieces into words", key="att_merge",
                  help="Sum over the pieces attended to, mean over the attending pieces.")
+sink = c.toggle("Set the first token's sink aside", value=True, key="att_sink", disabled=m is not None and not decoder,
+                help="Decoders park most attention on the first token when nothing else is relevant (an 'attention "
+                     "sink'), which makes every view one dark column. Set aside, each row is renormalised over the "
+                     "other tokens. Encoders have no such sink.")
+if m is None:
+    st.info("Load a model to look inside it. The bundled ones work offline; the first SmolLM2 load converts it once (~20 s).")
+    st.stop()
 
 try:
     att = cached.attentions(m, text)
-    shown = attention.merge_words(att) if merge else att
+    shown = attention.without_sink(att) if decoder and sink and not att.special[0] else att
+    shown = attention.merge_words(shown) if merge else shown
     shown = attention.hide_special(shown) if hide and shown.special.any() else shown
 except UserError as exc:
     st.error(md(exc))
     st.stop()
 if att.truncated:
     st.warning(f"Only the first {attention.MAX_TOKENS} tokens are shown.")
+if decoder and sink:
+    st.caption(md(f"The first token ('{att.tokens[0]}') is set aside: decoders send it most of their attention as a "
+                  "resting place, not because it matters. Turn the toggle off to see it."))
 layers, heads = shown.weights.shape[:2]
 st.caption(f"{len(shown.tokens)} tokens · {layers} layers × {heads} heads"
            + (" · a decoder: each token sees only the tokens before it (the empty upper triangle)" if shown.causal else ""))
@@ -89,7 +100,9 @@ if roll.open:
 if origin.open:
     with origin:
         labels = [f"{i}: {t}" for i, t in enumerate(shown.tokens)]
-        pick = st.selectbox("Token", range(len(labels)), format_func=labels.__getitem__, key="att_from")
+        # the last token has read the whole text: the first one only sees itself (trivially 1.0)
+        pick = st.selectbox("Token", range(len(labels)), len(labels) - 1, format_func=labels.__getitem__,
+                            key="att_from")
         st.plotly_chart(plots.attention_heatmap([f"layer {i}" for i in range(layers)], shown.tokens,
                                                 attention.from_token(shown, int(pick)), f"Where '{shown.tokens[pick]}' looks",
                                                 yaxis="layer"), key="att_from_plot")

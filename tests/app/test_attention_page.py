@@ -61,3 +61,34 @@ def test_contextual_bank_with_a_missing_word_is_explained():
     at.run()
     at.text_input(key="ctx_word").set_value("zebra").run()
     assert any("zebra" in e.value for e in at.error) and not at.exception
+
+
+def test_switching_to_a_model_not_loaded_keeps_the_text_and_toggles():
+    at = load_tiny_bert(open_page("views/attention.py"))
+    models.unload_all()
+    at.text_area(key="att_text").set_value("My own sentence about rivers.").run()
+    at.toggle(key="att_merge").set_value(True).run()
+    at.selectbox(key="att_model").set_value("tiny-gpt2").run()
+    assert "att_load" in [b.key for b in at.button]  # not in memory: the page waits for a Load click
+    assert at.text_area(key="att_text").value == "My own sentence about rivers."
+    assert at.toggle(key="att_merge").value is True
+
+
+def test_a_decoder_opens_on_views_worth_reading():
+    at = open_page("views/attention.py")
+    at.selectbox(key="att_model").set_value("tiny-gpt2").run()
+    if "att_load" in [b.key for b in at.button]:
+        at.button(key="att_load").click().run()
+        for _ in range(60):
+            if at.get("plotly_chart"):
+                break
+            time.sleep(0.5)
+            at.run(timeout=10)
+    assert not at.exception, at.exception
+    assert any("is set aside" in c.value for c in at.caption)  # the sink, said in words
+    at.session_state["att_tabs"] = "From one token"
+    at.run()
+    pick = at.selectbox(key="att_from")
+    assert pick.value == len(pick.options) - 1  # the last token, which has read the whole text
+    at.toggle(key="att_sink").set_value(False).run()
+    assert not any("is set aside" in c.value for c in at.caption) and not at.exception

@@ -6,6 +6,7 @@ few sentences, so ``Ġthe``-style pieces and a real decoder path are covered wit
 """
 
 import importlib.util
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -186,3 +187,16 @@ def test_next_tokens_on_tiny_gpt2(gpt2):
 def test_next_tokens_refuses_an_encoder(minilm):
     with pytest.raises(UserError, match="not a causal language model"):
         A.next_tokens(*minilm, "The bank")
+
+
+def test_without_sink_drops_the_first_token_and_renormalises():
+    weights = np.zeros((1, 1, 3, 3), dtype=np.float32)
+    weights[0, 0] = [[1, 0, 0], [0.8, 0.2, 0], [0.6, 0.1, 0.3]]
+    att = A.Attention(tokens=["The", " bank", " rose"], ids=[1, 2, 3], weights=weights, special=np.zeros(3, bool),
+                    word_ids=[0, 1, 2], causal=True, truncated=False)
+    out = A.without_sink(att)
+    assert out.tokens == [" bank", " rose"]
+    np.testing.assert_allclose(out.weights[0, 0], [[1, 0], [0.25, 0.75]], rtol=1e-6)
+    with pytest.raises(UserError):
+        A.without_sink(replace(att, tokens=["x"], ids=[1], weights=np.ones((1, 1, 1, 1), np.float32),
+                             special=np.zeros(1, bool), word_ids=[0]))
