@@ -34,6 +34,10 @@ sample's tokens, the Embeddings page trains CBOW for 10 epochs with its job pane
 figure is the artifact's own training seconds. The peer is ``train_vectors`` with the same settings
 (another seed, so nothing is reused) in this process; the page's model is deleted after each run. Alternating, ``--runs`` rounds.
 
+*Attention interactions* (also alone: ``--attention-only``, about a minute): SmolLM2 on the Attention
+page, its default text; after the first pass, a layer and a head slider step and five tab switches,
+each timed from the key press or click until its figure or table shows. Goal: every one ≤ 1 s.
+
 The last line is ``RESULT slowest_first_render_s=<the slowest page's median> goal<=3``; the line
 before it is ``RESULT browser_generate_ratio=<page tokens/s / peer tokens/s> goal>=0.9`` (medians),
 which is also the last line of ``--stream-only``.
@@ -61,7 +65,7 @@ share_cpu_politely()  # as app.py does for the server: the peer's generate runs 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
-GOAL_RENDER_S, GOAL_SAMPLE_S, BLANK_S, GOAL_STREAM = 3.0, 1.5, 1.0, 0.9
+GOAL_RENDER_S, GOAL_SAMPLE_S, BLANK_S, GOAL_STREAM, GOAL_INTERACTION_S = 3.0, 1.5, 1.0, 0.9, 1.0
 TIMEOUT_MS = 180_000
 from scripts import streamlit_server  # noqa: E402
 
@@ -391,6 +395,65 @@ def train_run(browser, tmp: Path, runs: int) -> tuple[list[float], list[float]]:
     return page_s, core_s
 
 
+# (what the user does, what shows when the page has answered): SmolLM2 has 30 layers × 9 heads
+ATTENTION_STEPS = (("layer slider ←", "slider:0", "Layer 28, head 0"), ("head slider →", "slider:1", "Layer 28, head 1"),
+                   ("tab All heads", "tab:All heads", "Every layer × head"),
+                   ("tab Mean over heads", "tab:Mean over heads", "mean over 9 heads"),
+                   ("tab Rollout", "tab:Rollout", "Rollout to the last layer"),
+                   ("tab Next-token guesses", "tab:Next-token guesses", "most likely next tokens"),
+                   ("back to One head", "tab:One head", "Layer 28, head 1"))
+
+
+def attention_run(browser, tmp: Path, runs: int) -> dict[str, list[float]]:
+    """Each Attention interaction with SmolLM2 after its first pass: seconds from the key press or
+    click until the page shows the answer (a fresh session per run, the model loaded once)."""
+    server = start_server(tmp / "attention", None, warm_up=False)
+    seconds: dict[str, list[float]] = {}
+    context = browser.new_context(viewport={"width": 1500, "height": 1000})
+    try:
+        page = context.new_page()
+        for run in range(1, runs + 1):
+            page.goto(f"{server.url}/attention")
+            load = page.get_by_role("button", name=re.compile(r"^Load SmolLM2"))
+            chart = page.get_by_test_id("stPlotlyChart").first
+            load.or_(chart).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+            if load.is_visible():
+                load.click()
+            page.get_by_text("Layer 29, head 0").first.wait_for(state="visible", timeout=TIMEOUT_MS)
+            _settle(page)
+            for name, action, shows in ATTENTION_STEPS:
+                kind, label = action.split(":", 1)
+                t0 = time.perf_counter()
+                if kind == "slider":
+                    page.get_by_test_id("stSlider").nth(int(label)).get_by_role("slider").press(
+                        "ArrowLeft" if "←" in name else "ArrowRight")
+                else:
+                    page.get_by_role("tab", name=label, exact=True).click()
+                try:
+                    page.get_by_text(shows).first.wait_for(state="visible", timeout=TIMEOUT_MS)
+                except Exception:
+                    page.screenshot(path=str(ROOT / "attention-bench-failure.png"), full_page=True)
+                    raise
+                _ended(page)
+                seconds.setdefault(name, []).append(time.perf_counter() - t0)
+            print(f"  run {run}: " + ", ".join(f"{k} {v[-1]:.2f} s" for k, v in seconds.items()), file=sys.stderr)
+    finally:
+        context.close()
+        server.stop()
+    return seconds
+
+
+def attention_report(seconds: dict[str, list[float]]) -> float:
+    med = statistics.median
+    print(f"\nAttention with SmolLM2 (30 layers × 9 heads), the page's default text, after its first pass: seconds "
+          f"from the key press or click until the answer shows, median of {len(next(iter(seconds.values())))} runs.\n")
+    print("| interaction | median s | runs |")
+    print("|---|---:|---|")
+    for name, values in seconds.items():
+        print(f"| {name} | {med(values):.2f} | {', '.join(f'{v:.2f}' for v in values)} |")
+    return max(med(v) for v in seconds.values())
+
+
 def stream_report(f: StreamFigures, load: tuple[float, float]) -> float:
     med = statistics.median
     print(f"\nGeneration through the browser: SmolLM2, the Generate page's defaults ({f.tokens} tokens), median of "
@@ -414,6 +477,7 @@ def main() -> None:
     parser.add_argument("--only", help="only the pages whose name contains this (e.g. Corpus)")
     parser.add_argument("--no-warm-up", action="store_true", help="CORPUS_LAB_WARMUP=0: no idle-time warm-up")
     parser.add_argument("--stream-only", action="store_true", help="only generation through the browser vs the core")
+    parser.add_argument("--attention-only", action="store_true", help="only the Attention page's interactions")
     args = parser.parse_args()
     if not Path(CHROMIUM).exists():
         sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
@@ -423,6 +487,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="corpus-lab-bench-ui-"))
     load_start = os.getloadavg()[0]
     figures = Figures()
+    if args.attention_only:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                slowest = attention_report(attention_run(browser, tmp, args.runs))
+            finally:
+                browser.close()
+                shutil.rmtree(tmp, ignore_errors=True)
+        print(f"\nRESULT attention_slowest_interaction_s={slowest:.2f} goal<={GOAL_INTERACTION_S:g}")
+        return
     try:
         words = 0 if args.stream_only else seed_workspace(tmp / "seed")
         with sync_playwright() as p:
@@ -433,6 +507,7 @@ def main() -> None:
                         one_run(browser, tmp, tmp / "seed", pages, figures, run, not args.no_warm_up)
                 if not args.stream_only:
                     trains = train_run(browser, tmp, args.runs)
+                    attention = attention_run(browser, tmp, args.runs)
                 load_stream = os.getloadavg()[0]
                 streams = stream_run(browser, tmp, args.runs)
             finally:
@@ -446,6 +521,9 @@ def main() -> None:
               f"page's job panel open {statistics.median(page_s):.2f} ({', '.join(f'{v:.2f}' for v in page_s)}), "
               f"train_vectors alone {statistics.median(core_s):.2f} ({', '.join(f'{v:.2f}' for v in core_s)}); "
               f"speed kept with the panel open: {statistics.median(core_s) / statistics.median(page_s):.2f} (goal >= 0.95)")
+    if not args.stream_only:
+        slowest_attention = attention_report(attention)
+        print(f"Slowest Attention interaction {slowest_attention:.2f} s (goal <= {GOAL_INTERACTION_S:g})")
     ratio = stream_report(streams, (load_stream, os.getloadavg()[0]))
     print(f"\nRESULT browser_generate_ratio={ratio:.2f} goal>={GOAL_STREAM:g}")
     if not args.stream_only:

@@ -120,37 +120,35 @@ def grid_layers(layers: int, heads: int, max_cells: int = GRID_CELLS) -> int:
 
 def attention_grid(weights: np.ndarray, first_layer: int = 0, max_cells: int = GRID_CELLS) -> go.Figure:
     """The model view: layers (rows) × heads (columns) as small heatmaps, bertviz-style, from
-    ``first_layer`` on, as many layers as fit in ``max_cells`` heatmaps."""
-    total, heads = weights.shape[:2]
+    ``first_layer`` on, as many layers as fit in ``max_cells`` heatmaps.
+
+    All of them are tiles of ONE heatmap, a blank row and column between tiles: Chromium drew
+    SmolLM2's 270 separate heatmap traces in about 15 s on 2 cores, one trace in well under one.
+    """
+    total, heads, n = weights.shape[0], weights.shape[1], weights.shape[2]
     if not 0 <= first_layer < total:
         raise UserError(f"Layer {first_layer} does not exist: this model has layers 0 to {total - 1}.")
-    shown = range(first_layer, min(total, first_layer + grid_layers(total, heads, max_cells)))
-    layers = len(shown)
-    # The axes are laid out by hand, in one figure construction: make_subplots validates every one of
-    # its 2 × cells axes on its own (SmolLM2's 270 heads: 2.5 s here against 0.35 s).
-    gap = 0.004
-    width, height = (1 - gap * (heads - 1)) / heads, (1 - gap * (layers - 1)) / layers
-    layout: dict = {}
-    data, notes = [], []
-    for row, i in enumerate(shown):
-        top = 1 - row * (height + gap)
-        for j in range(heads):
-            n = row * heads + j + 1
-            suffix = "" if n == 1 else str(n)
-            left = j * (width + gap)
-            layout[f"xaxis{suffix}"] = dict(domain=[max(0.0, left), min(1.0, left + width)], anchor=f"y{suffix}", showticklabels=False)
-            layout[f"yaxis{suffix}"] = dict(domain=[max(0.0, top - height), min(1.0, top)], anchor=f"x{suffix}", showticklabels=False,
-                                            autorange="reversed")
-            data.append(go.Heatmap(z=weights[i, j], colorscale="Blues", zmin=0, zmax=1, showscale=False,
-                                   xaxis=f"x{suffix}", yaxis=f"y{suffix}",
-                                   hovertemplate=f"layer {i}, head {j}: %{{y}} → %{{x}}: %{{z:.2f}}<extra></extra>"))
-        notes.append(dict(text=f"L{i}", x=1.0, y=top - height / 2, xref="paper", yref="paper", xanchor="left",
-                          showarrow=False))
-    notes += [dict(text=f"H{j}", x=j * (width + gap) + width / 2, y=1.0, xref="paper", yref="paper", yanchor="bottom",
-                   showarrow=False) for j in range(heads)]
-    layout.update(height=max(300, 60 * layers + 60), margin=dict(l=10, r=30, t=50, b=10), annotations=notes,
-                  title="Every layer × head (row: attending token, column: attended-to token)")
-    return go.Figure(data=data, layout=layout)
+    shown = list(range(first_layer, min(total, first_layer + grid_layers(total, heads, max_cells))))
+    step = n + 1
+    tiles = np.full((len(shown) * step - 1, heads * step - 1), np.nan, dtype=np.float32)
+    for row, layer in enumerate(shown):
+        for head in range(heads):
+            tiles[row * step:row * step + n, head * step:head * step + n] = weights[layer, head]
+    # Category labels say where the pointer is (a gap gets a unique blank-ish label of its own).
+    ys = [f"L{layer} · token {t}" for layer in shown for t in [*range(n), "gap"]][:tiles.shape[0]]
+    xs = [f"H{head} · token {t}" for head in range(heads) for t in [*range(n), "gap"]][:tiles.shape[1]]
+    fig = go.Figure(go.Heatmap(z=tiles, x=xs, y=ys, colorscale="Blues", zmin=0, zmax=1, showscale=False, hoverongaps=False,
+                               hovertemplate="%{y} → %{x}: %{z:.2f}<extra></extra>"))
+    notes = [dict(text=f"L{layer}", x=1.0, xref="paper", xanchor="left", y=ys[row * step + n // 2], yref="y",
+                  showarrow=False) for row, layer in enumerate(shown)]
+    notes += [dict(text=f"H{head}", x=xs[head * step + n // 2], xref="x", y=1.0, yref="paper", yanchor="bottom",
+                   showarrow=False) for head in range(heads)]
+    fig.update_xaxes(showticklabels=False, showgrid=False, zeroline=False)
+    fig.update_yaxes(showticklabels=False, showgrid=False, zeroline=False, autorange="reversed")
+    fig.update_layout(height=max(300, 60 * len(shown) + 60), margin=dict(l=10, r=30, t=50, b=10), annotations=notes,
+                      title="Every layer × head (row: attending token, column: attended-to token)",
+                      plot_bgcolor="white")
+    return fig
 
 
 def token_probability_chart(pieces: Sequence[str], probs: Sequence[float], entropies: Sequence[float],

@@ -91,3 +91,14 @@ def set_active_vectors(vid: str | None) -> None:
     if st.session_state.get("vectors_id") != vid:
         st.session_state.vectors_id = vid
         workspace().set_state("active_vectors", vid)
+
+
+def keep_values(*keys: str) -> None:
+    """Keep what the user set in widgets that a run does not draw (a closed tab's body is skipped).
+
+    Streamlit forgets a widget's value when a run does not draw it; assigning the value back at the
+    top of the script is its documented way to keep it, so a slider moved on one tab is still where
+    the user left it after a visit to another tab."""
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]

@@ -11,11 +11,13 @@ from core.preprocess import Pipeline, PipelineConfig
 from ui import cached, contextual
 from ui.model_picker import model_picker
 from ui.safe import md
-from ui.state import active_corpus_id
+from ui.state import active_corpus_id, keep_values
 
 DEFAULT_TEXT = "The bank raised its rates after the river flooded the bank."
 
 st.title("Attention")
+keep_values("att_layer", "att_head", "att_grid_first", "att_mean_layer", "ctx_word", "ctx_sentences", "ctx_layer",
+            "ctx_limit", "ctx_cloud", "ctx_k")  # the tabs' widgets, drawn only while their tab is open
 m = model_picker("att", attentions=True)
 
 # The text and toggles render before the model is known: a switch to a model still loading keeps

@@ -11,9 +11,20 @@ from ui import cached, demo, vector_io, vector_query, verdict
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
 from ui.safe import md
-from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, flash, set_active_vectors, show_flash, workspace
+from ui.state import (
+    active_corpus_id,
+    active_tokens_id,
+    active_vectors_id,
+    flash,
+    keep_values,
+    set_active_vectors,
+    show_flash,
+    workspace,
+)
 
 st.title("Embeddings")
+keep_values("q_k", "q_word", "q_a", "q_b", "q_c", "q_method", "q_s1", "q_s2", "q_matrix", "cmp_k",
+            "cmp_words")  # the tabs' widgets, drawn only while their tab is open
 ws = workspace()
 cid, tid = active_corpus_id(), active_tokens_id()
 show_flash()

@@ -92,3 +92,14 @@ def test_a_decoder_opens_on_views_worth_reading():
     assert pick.value == len(pick.options) - 1  # the last token, which has read the whole text
     at.toggle(key="att_sink").set_value(False).run()
     assert not any("is set aside" in c.value for c in at.caption) and not at.exception
+
+
+def test_a_slider_keeps_its_place_after_a_visit_to_another_tab():
+    at = load_tiny_bert(open_page("views/attention.py"))
+    at.slider(key="att_layer").set_value(0).run()
+    at.slider(key="att_head").set_value(3).run()
+    at.session_state["att_tabs"] = "Rollout"
+    at.run()
+    at.session_state["att_tabs"] = "One head"
+    at.run()
+    assert (at.slider(key="att_layer").value, at.slider(key="att_head").value) == (0, 3)
