@@ -118,11 +118,14 @@ class _Panel:
         self.bar, self.chart = st.empty(), st.empty()
         self.shown_bar, self.shown_rows, self.chart_at = None, 0, float("-inf")
         self.draw(job)
-        st.button("Cancel", key=f"cancel-{job.id}", on_click=job.cancel, disabled=job.cancel_requested)
+        st.button("Cancelling…" if job.cancel_requested else "Cancel", key=f"cancel-{job.id}", on_click=job.cancel,
+                  disabled=job.cancel_requested)
 
     def draw(self, job: Job) -> None:
         queued = job.status == QUEUED and job.heavy
         bar = (0.0, queue_text(job)) if queued else (round(job.progress, 3), job.message or job.title)
+        if job.cancel_requested and not job.is_finished:  # said at once: the job stops at its next checkpoint
+            bar = (bar[0], f"Cancelling… {bar[1]}")
         if bar != self.shown_bar:
             self.bar.progress(bar[0], text=md(bar[1]))
             self.shown_bar = bar
@@ -134,7 +137,7 @@ class _Panel:
 
 
 def _panel_state(job: Job):
-    return job.status, round(job.progress, 3), job.message, len(job.metrics), REGISTRY.place(job)
+    return job.status, round(job.progress, 3), job.message, len(job.metrics), REGISTRY.place(job), job.cancel_requested
 
 
 def loss_chart(rows: list[dict]):

@@ -89,7 +89,14 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
         trainer.state.global_step = done
     else:
         with _disk_errors(ws, "training checkpoints"):
-            trainer.train(resume_from_checkpoint=resume)
+            try:
+                trainer.train(resume_from_checkpoint=resume)
+            except _ValidationStopped:
+                # Cancel during a validation inside training: the step before it is complete, so it becomes
+                # the checkpoint a rerun resumes from (the Trainer saves only after the validation ends).
+                if main:
+                    trainer._save_checkpoint(trainer.model, trial=None)
+                    watch.save_curve()
     seconds = watch.seconds_before + time.perf_counter() - started
     if watch.bad_loss is not None:
         if main:
@@ -163,6 +170,10 @@ def _training_args(config: FinetuneConfig, run_dir: Path, device: str):
     )
 
 
+class _ValidationStopped(Exception):
+    """Cancel pressed during a validation inside training (raised from a Trainer callback)."""
+
+
 def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches: int):
     """The Trainer callback that reports to ``ctx``, stops on Cancel or a bad loss, and keeps the curve."""
     from transformers import TrainerCallback
@@ -198,9 +209,17 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
         def on_train_begin(self, args, state, control, **kwargs):
             self.training = True
 
+        def on_train_end(self, args, state, control, **kwargs):
+            self.training = False
+
         def on_prediction_step(self, args, state, control, **kwargs):
+            # A validation takes tens of seconds on a CPU and the Trainer offers no way to end it early:
+            # Cancel ends it here, after the current batch.
             if ctx.cancelled and not self.training:
-                raise Cancelled()  # the first validation: nothing to keep yet, so stop at once
+                raise Cancelled()  # before or after training: nothing to keep, or kept already
+            if ctx.cancelled:
+                self.cancelled = True
+                raise _ValidationStopped()
             self._batch += 1
             ctx.progress(self._fraction, f"{self._message} · validating {min(self._batch, eval_batches)}/{eval_batches}")
 
@@ -250,8 +269,11 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
 
         def on_save(self, args, state, control, **kwargs):
             if state.is_world_process_zero:
-                spent = self.seconds_before + sum(self.step_seconds)
-                atomic_write_text(curve_file, json.dumps({"rows": self.rows, "seconds": spent}))
+                self.save_curve()
+
+        def save_curve(self) -> None:
+            spent = self.seconds_before + sum(self.step_seconds)
+            atomic_write_text(curve_file, json.dumps({"rows": self.rows, "seconds": spent}))
 
         def _add(self, **row):
             self.rows.append(row)

@@ -102,3 +102,21 @@ def test_a_queued_heavy_job_shows_its_place_and_cancels_from_the_line():
     finally:
         gate.set()
     assert ahead.wait(10)
+
+
+def test_cancel_is_shown_at_once_while_the_job_finishes_its_step():
+    step = threading.Event()
+
+    def work(ctx):
+        ctx.progress(0.5, "Step 3/8")
+        step.wait(10)  # a step that cannot be interrupted (a validation batch, an optimizer step)
+        ctx.check_cancelled()
+
+    job = REGISTRY.submit("Fine-tune", work, kind="test")
+    at = AppTest.from_function(panel_script, args=(job.id,), default_timeout=30).run()
+    at.button(key=f"cancel-{job.id}").click().run()
+    assert not job.is_finished  # still in its step, and the page already says so
+    assert at.get("progress")[0].proto.text.startswith("Cancelling…")
+    assert at.button(key=f"cancel-{job.id}").disabled
+    step.set()
+    assert job.wait(5) and job.status == CANCELLED

@@ -364,3 +364,41 @@ def test_accelerate_command_and_config():
     assert config["num_processes"] == 4 and config["distributed_type"] == "MULTI_GPU"
     assert "DEEPSPEED" in text and "FSDP" in text
     assert json.loads(command.split("--config ", 1)[1].strip("'")) == FULL.to_dict()
+
+
+class CancelInValidation(Recorder):
+    """Presses Cancel at the first validation batch after training began; counts the batches after it."""
+
+    def __init__(self):
+        super().__init__()
+        self.pressed_at = None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.pressed_at is not None
+
+    def progress(self, fraction, message=None):
+        super().progress(fraction, message)
+        trained = any("train_loss" in r for r in self.rows)
+        if self.pressed_at is None and trained and "validating" in (message or ""):
+            self.pressed_at = len(self.messages)
+
+
+def test_cancel_during_a_validation_ends_it_at_once_and_keeps_the_last_step():
+    ws = Workspace.from_env()
+    corpus_id = make_corpus(ws, n_docs=60)
+    config = FinetuneConfig(base="tiny-gpt2", block_size=32, batch_size=1, max_steps=8, learning_rate=3e-2,
+                            warmup_ratio=0.0)
+    ctx = CancelInValidation()
+    with pytest.raises(Cancelled):
+        finetune.run(ws, corpus_id, config, ctx)
+    validating = [m for m in ctx.messages if "validating" in (m or "")]
+    total = int(validating[0].rsplit("/", 1)[1])
+    assert total >= 10  # a validation long enough that stopping early means something
+    after = [m for m in ctx.messages[ctx.pressed_at:] if "validating" in (m or "")]
+    assert len(after) <= 1, after  # at most the batch already running, not the other batches
+    logged = [r["step"] for r in ctx.rows if "train_loss" in r]
+    run_dir = ws.root / "runs" / f"finetune-{finetune.finetune_id(corpus_id, config)}"
+    assert [c.name for c in run_dir.glob("checkpoint-*")] == [f"checkpoint-{logged[-1]}"]
+    again = finetune.run(ws, corpus_id, config, Recorder())
+    assert again.metrics["resumed_from"] == logged[-1] and again.metrics["steps"] == 8
