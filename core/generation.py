@@ -341,6 +341,7 @@ def generate(
         finish = "cancelled"
     elif generated and generated[-1] in eos:
         finish = "eos"
+        infos = infos[:-1]  # the end-of-turn token (<|im_end|>) is how it ended, not text it wrote
     else:
         finish = "length"
     if beam and on_text is not None and text:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, fields, replace
 from functools import cached_property
@@ -37,6 +38,8 @@ SPECIAL = {"keep": "keep", "drop": "drop", "placeholder": "replace with a placeh
 NORMALISERS = {"none": "none", "porter": "Porter stemmer", "snowball": "Snowball stemmer",
                "lancaster": "Lancaster stemmer", "wordnet": "WordNet lemmatizer (English)",
                "simplemma": "simplemma lemmatizer (many languages)"}
+NAMES = {"keep": "keep capitalised words inside a sentence as they are (names)",
+         "normalise": "stem or lemmatize them like any word"}
 POS = {"n": "noun (NLTK's default)", "v": "verb", "a": "adjective",
        "auto": "automatic: the first of noun, verb, adjective, adverb that changes the word"}
 STOPWORDS = {"none": "none", "default": "the language's list", "sklearn": "scikit-learn English (318 words)",
@@ -81,6 +84,9 @@ class PipelineConfig:
     phrases: int = 0  # 0: none, 1: bigrams ("new_york"), 2: up to trigrams
     phrase_threshold: float = 10.0
     phrase_min_count: int = 5
+    # With a stemmer or lemmatizer: a capitalised word after a sentence's first is a name more often than
+    # not ("Wales", "Laden", "Sayed"), so "keep" leaves it unstemmed (lowercased as the case rule says).
+    names: str = "keep"
 
     def validate(self) -> PipelineConfig:
         choices = {"language": LANGUAGES, "sentences": SENTENCES, "tokenizer": TOKENIZERS, "urls": SPECIAL,
@@ -94,6 +100,8 @@ class PipelineConfig:
             raise UserError(f"Token length must satisfy 1 ≤ min ({self.min_length}) ≤ max ({self.max_length}).")
         if self.min_count < 1 or self.phrase_min_count < 1 or self.phrase_threshold <= 0:
             raise UserError("Minimum counts must be at least 1 and the phrase threshold above 0.")
+        if self.names not in NAMES:
+            raise UserError(f"names = {self.names!r} is not an option; choose one of {', '.join(NAMES)}.")
         if self.phrases not in (0, 1, 2):
             raise UserError("Phrases: 0 (none), 1 (bigrams) or 2 (up to trigrams).")
         if self.normalise == "wordnet" and self.language != "english":
@@ -109,6 +117,8 @@ class PipelineConfig:
     def from_dict(cls, data: dict) -> PipelineConfig:
         known = {f.name for f in fields(cls)}
         values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in known}
+        if data and "names" not in data:
+            values["names"] = "normalise"  # saved before the rule existed: names were stemmed like any word
         return cls(**values)
 
 
@@ -133,7 +143,7 @@ class Trace:
 
     token: str
     output: str | None
-    step: str  # "kept", "case", "normalised", "special" or one of STEPS
+    step: str  # "kept", "case", "normalised", "special", "name" (not stemmed: a name) or one of STEPS
 
 
 class Pipeline:
@@ -141,6 +151,9 @@ class Pipeline:
         self.config = config.validate()
         self._cache: dict[str, Trace] = {}
         self._outputs: dict[str, str | None] = {}  # token → output, the fast path of map_tokens
+        self._names = config.names == "keep" and config.normalise != "none"
+        self._name_cache: dict[str, Trace] = {}
+        self.names_kept: Counter = Counter()  # names left unstemmed, as they occurred (for the report)
         if config.language == "chinese" and config.tokenizer != "jieba":
             self.config = replace(config, tokenizer="jieba")  # Chinese has no spaces to split on
 
@@ -204,9 +217,42 @@ class Pipeline:
             self._outputs[token] = trace.output
         return trace
 
-    def map_tokens(self, tokens: list[str]) -> list[str]:
-        """The outputs of ``tokens``, dropped ones left out. The hot loop: one C-level dict
-        lookup per token once the type has been seen (no Python call per token)."""
+    def map_name(self, token: str) -> Trace:
+        """``token`` as a name: decided as any word, but never stemmed or lemmatized."""
+        trace = self._name_cache.get(token)
+        if trace is None:
+            usual = self.map(token)
+            trace = usual
+            if usual.step == "normalised":
+                cased = token if self.config.case == "keep" else token.lower()
+                trace = Trace(token, cased.replace(" ", "_"), "name")
+            self._name_cache[token] = trace
+        return trace
+
+    @staticmethod
+    def _is_name(i: int, token: str, names: frozenset[str]) -> bool:
+        # after the first word, a capital says "name"; the first word is one if the text also has it inside a sentence
+        return token[:1].isupper() and not token.isupper() and (i > 0 or token in names)
+
+    def names_in(self, sentences: list[list[str]]) -> frozenset[str]:
+        """The words a text capitalises inside its sentences: "Sayed" opening a sentence is a name too."""
+        if not self._names:
+            return frozenset()
+        return frozenset(t for tokens in sentences for t in tokens[1:] if t[:1].isupper() and not t.isupper())
+
+    def map_sentence(self, tokens: list[str], names: frozenset[str] = frozenset()) -> list[Trace]:
+        """Traces of one sentence's tokens, in context: capitalised words after the first are names."""
+        if not self._names:
+            return [self.map(t) for t in tokens]
+        return [self.map_name(t) if self._is_name(i, t, names) else self.map(t) for i, t in enumerate(tokens)]
+
+    def map_tokens(self, tokens: list[str], names: frozenset[str] = frozenset()) -> list[str]:
+        """The outputs of ``tokens`` (one sentence), dropped ones left out; ``names``: see ``names_in``.
+        The hot loop: one C-level dict lookup per token once the type has been seen."""
+        if self._names and any(self._is_name(i, t, names) for i, t in enumerate(tokens)):
+            traces = self.map_sentence(tokens, names)
+            self.names_kept.update(t.token for t in traces if t.step == "name")
+            return [t.output for t in traces if t.output]
         try:
             return list(filter(None, map(self._outputs.__getitem__, tokens)))  # outputs are never ""
         except KeyError:
@@ -280,15 +326,19 @@ class Pipeline:
     def process(self, text: str) -> list[list[str]]:
         """Sentences of output tokens (sentences left empty are dropped)."""
         out = []
-        for sentence in self.split_sentences(text):
-            tokens = self.map_tokens(self.tokenize(sentence))
+        sentences = [self.tokenize(s) for s in self.split_sentences(text)]
+        names = self.names_in(sentences)
+        for raw in sentences:
+            tokens = self.map_tokens(raw, names)
             if tokens:
                 out.append(tokens)
         return out
 
     def trace(self, text: str) -> list[list[Trace]]:
         """Per sentence, what happened to every raw token: for the live preview."""
-        return [[self.map(t) for t in self.tokenize(s)] for s in self.split_sentences(text)]
+        sentences = [self.tokenize(s) for s in self.split_sentences(text)]
+        names = self.names_in(sentences)
+        return [self.map_sentence(tokens, names) for tokens in sentences]
 
 
 def stopword_list(language: str, source: str) -> frozenset[str]:

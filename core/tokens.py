@@ -24,6 +24,7 @@ KIND = "tokens"
 SENTENCES = "sentences.txt"
 TOP = 30
 MERGES = 1000
+PHRASES = 500  # phrase types listed in the report (and marked in the Preprocess preview)
 
 
 def tokens_id(corpus_id: str, config: PipelineConfig) -> str:
@@ -41,14 +42,13 @@ def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None
 
     def write(folder: Path) -> dict:
         raw = folder / "raw.txt"
-        surface, examples, sentences = _first_pass(ws, corpus_id, corpus.metrics.get("documents", 1), pipe, raw, ctx)
-        removed, output = Counter(), Counter()
-        for token, count in surface.items():  # per type, not per token: the pipeline is a function of it
+        surface, output, examples, sentences = _first_pass(ws, corpus_id, corpus.metrics.get("documents", 1), pipe,
+                                                           raw, ctx)
+        removed = Counter()
+        for token, count in surface.items():  # per type, not per token: what is dropped does not depend on context
             trace = pipe.map(token)
             if trace.output is None:
                 removed[trace.step] += count
-            else:
-                output[trace.output] += count
         if config.min_count > 1 or config.phrases:
             kept = _second_pass(raw, folder / SENTENCES, output, config, removed, ctx)
             raw.unlink()
@@ -72,6 +72,10 @@ def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None
             "top_after": kept["top"],
             "merges": merged_forms(surface, pipe, examples),
             "case_merges": case_merges(surface, pipe),
+            # names left unstemmed (see PipelineConfig.names), with what the stemmer would have made of them
+            "names": [[name, count, pipe.map(name).output] for name, count in pipe.names_kept.most_common(TOP)],
+            "phrases": kept.get("phrases", []),
+            "phrase_types": kept.get("phrase_types", 0),
         }
         (folder / "report.json").write_text(json.dumps(report, ensure_ascii=False))
         return {**report["summary"], "language": config.language}
@@ -82,7 +86,7 @@ def build_tokens(ws: Workspace, corpus_id: str, config: PipelineConfig, ctx=None
 
 def _first_pass(ws, corpus_id, n_docs, pipe, raw_path, ctx):
     """Tokenize and map every sentence; count surface forms; keep a first example per output."""
-    surface = Counter()
+    surface, output = Counter(), Counter()
     examples: dict[str, str] = {}
     sentences = 0
     step = max(1, n_docs // 200)
@@ -91,22 +95,26 @@ def _first_pass(ws, corpus_id, n_docs, pipe, raw_path, ctx):
             if i % step == 0:
                 ctx.check_cancelled()
                 ctx.progress(0.8 * i / max(n_docs, 1), f"Tokenizing document {i + 1:,} of {n_docs:,}")
-            doc_tokens = []
-            for sentence in pipe.split_sentences(doc.text):
-                tokens = pipe.tokenize(sentence)
+            doc_tokens, doc_output = [], []
+            split = pipe.split_sentences(doc.text)
+            tokenized = [pipe.tokenize(sentence) for sentence in split]
+            names = pipe.names_in(tokenized)  # a whole document, so a name opening a sentence is known as one
+            for sentence, tokens in zip(split, tokenized, strict=True):
                 doc_tokens.extend(tokens)
                 types_before = len(pipe._outputs)
-                mapped = pipe.map_tokens(tokens)
+                mapped = pipe.map_tokens(tokens, names)
                 if not mapped:
                     continue
                 if len(pipe._outputs) != types_before:  # only a new word type can bring a new output form
                     for form in set(mapped).difference(examples):
                         examples[form] = sentence[:240]
+                doc_output.extend(mapped)
                 out.write(" ".join(mapped))
                 out.write("\n")
                 sentences += 1
             surface.update(doc_tokens)  # once per document: Counter.update has a per-call cost
-    return surface, examples, sentences
+            output.update(doc_output)
+    return surface, output, examples, sentences
 
 
 class _Lines:
@@ -150,7 +158,10 @@ def _second_pass(raw: Path, final: Path, output: Counter, config: PipelineConfig
             out.write(" ".join(tokens))
             out.write("\n")
             sentences += 1
-    return {"tokens": sum(counts.values()), "types": len(counts), "sentences": sentences, "top": counts.most_common(TOP)}
+    # gensim joins a phrase's words with "_": a joined form the first pass never wrote is a phrase
+    phrases = Counter({t: c for t, c in counts.items() if "_" in t and t not in output}) if config.phrases else Counter()
+    return {"tokens": sum(counts.values()), "types": len(counts), "sentences": sentences, "top": counts.most_common(TOP),
+            "phrases": phrases.most_common(PHRASES), "phrase_types": len(phrases)}
 
 
 class _Transformed:

@@ -75,10 +75,15 @@ def estimate_panel(ws, corpus_id: str, config: finetune.FinetuneConfig) -> finet
         return None
     a, b, c, d = st.columns(4)
     a.metric("Optimizer steps", f"{est.steps:,}")
-    b.metric("Training tokens", f"{est.train_tokens:,}")
+    b.metric("Tokens trained", f"{est.tokens_trained:,}",
+             help=f"What the {est.steps:,} steps read; the training split holds {est.train_tokens:,} tokens.")
     c.metric("Memory (estimate)", f"{est.memory_bytes / 2**30:,.2f} GB")
-    d.metric("Time (estimate)", finetune.duration(est.seconds))
-    st.caption(f"Training {est.trainable:,} of {est.params:,} parameters ({est.trainable / max(est.params, 1):.2%}).")
+    d.metric("Time (estimate)", finetune.duration(est.seconds),
+             help=f"Of which {finetune.duration(est.val_seconds)} for {est.evaluations} validations of "
+                  f"{est.val_tokens:,} tokens (before training, then every quarter of the run). The running job "
+                  "corrects this from its own measured speed.")
+    st.caption(f"Training {est.trainable:,} of {est.params:,} parameters ({est.trainable / max(est.params, 1):.2%}) "
+               f"on {est.tokens_trained:,} tokens; {est.evaluations} validations of {est.val_tokens:,} tokens.")
     if not est.fits:
         st.error(md(est.reason))
         return None

@@ -37,10 +37,11 @@ def summary(ws, manifest) -> None:
              delta=f"{after - before:,.2f} from {before:,.2f}" if after and before else None, delta_color="inverse")
     b.metric("Steps", f"{m.get('steps', 0):,}")
     c.metric("Training tokens/s", f"{m.get('tokens_per_s', 0):,.0f}")
-    d.metric("Took", f"{m.get('seconds', 0) / 60:,.1f} min")
+    d.metric("Took", finetune.duration(m.get("wall_seconds", m.get("seconds", 0))),
+             help=f"Training steps {finetune.duration(m.get('seconds', 0))}; the rest is loading and validation.")
     method = finetune.METHOD_LABELS.get(m.get("method", ""), m.get("method", ""))
     st.caption(md(f"{method} on {m.get('base', '')}: {m.get('trainable_params', 0):,} trainable of "
-                  f"{m.get('params', 0):,} parameters · {m.get('train_tokens', 0):,} training tokens. "
+                  f"{m.get('params', 0):,} parameters · {m.get('tokens_trained', m.get('train_tokens', 0)):,} tokens trained. "
                   f"Use it on the Generate and Attention pages as “{manifest.name}”."))
     if m.get("curve"):
         st.plotly_chart(plots.loss_curve(m["curve"]), key="ft_curve")

@@ -116,7 +116,7 @@ def show(g: generation.Generation, key: str) -> None:
         return
     st.html(token_html(g.tokens))
     st.caption("Each generated token, coloured by the probability the model gave it (red: a surprise, green: sure). "
-               "Hover a token for the five likeliest alternatives.")
+               "Hover or tap a token for the five likeliest alternatives.")
     st.plotly_chart(plots.token_probability_chart([t.text for t in g.tokens], [t.prob for t in g.tokens],
                                                   [t.entropy for t in g.tokens]), key=f"{key}_probs")
     labels = [f"#{i + 1} {t.text!r} · p = {t.prob:.2f}" for i, t in enumerate(g.tokens)]
@@ -127,16 +127,26 @@ def show(g: generation.Generation, key: str) -> None:
                      "probability", min_value=0.0, max_value=1.0, format="%.3f")})
 
 
+# A CSS tooltip, not a title attribute: it shows at once, and a tap (focus) pins it on a touch screen.
+TOKEN_STYLE = """<style>
+.cl-tok{position:relative;color:#111;border-radius:3px;padding:1px 0;cursor:pointer;outline:none}
+.cl-tok:focus{box-shadow:0 0 0 2px #1c7ed6}
+.cl-tip{display:none;position:absolute;left:0;top:1.8em;z-index:20;min-width:12em;background:#212529;color:#f8f9fa;
+ padding:6px 9px;border-radius:5px;white-space:pre;font-size:0.82em;line-height:1.45;pointer-events:none}
+.cl-tok:hover .cl-tip,.cl-tok:focus .cl-tip{display:block}
+</style>"""
+
+
 def token_html(tokens) -> str:
     """Escaped spans, one per token: user and model text never becomes markup."""
     spans = []
     for t in tokens:
         hue = int(120 * t.prob)  # 0 red … 120 green
         alternatives = "\n".join(f"{s!r}  {p:.1%}" for s, p in t.top)
-        title = f"p = {t.prob:.1%} · entropy {t.entropy:.2f} bits\n{alternatives}"
-        spans.append(f'<span title="{html.escape(title, quote=True)}" style="background:hsl({hue},75%,82%);'
-                     f'color:#111;border-radius:3px;padding:1px 0">{html.escape(t.text)}</span>')
-    return ('<div style="font-family:ui-monospace,monospace;white-space:pre-wrap;line-height:1.9">'
+        tip = f"p = {t.prob:.1%} · entropy {t.entropy:.2f} bits\n{alternatives}"
+        spans.append(f'<span class="cl-tok" tabindex="0" style="background:hsl({hue},75%,82%)">{html.escape(t.text)}'
+                     f'<span class="cl-tip">{html.escape(tip)}</span></span>')
+    return (TOKEN_STYLE + '<div style="font-family:ui-monospace,monospace;white-space:pre-wrap;line-height:1.9">'
             + "".join(spans) + "</div>")
 
 

@@ -7,6 +7,7 @@ import streamlit as st
 from core.preprocess import (
     CASES,
     LANGUAGES,
+    NAMES,
     NORMALISERS,
     POS,
     PRESET_LABELS,
@@ -64,10 +65,13 @@ def pipeline_form(detected: str | None = None) -> PipelineConfig:
         max_length = b.number_input("Max token length", 1, 1000, key=KEY + "max_length")
         min_count = c.number_input("Min corpus frequency", 1, 1000, key=KEY + "min_count")
     with st.expander("Normalisation and phrases", expanded=True):
-        a, b = st.columns(2)
+        a, b, c = st.columns(3)
         normalise = a.selectbox("Normalise", list(NORMALISERS), format_func=NORMALISERS.get, key=KEY + "normalise")
         pos = b.selectbox("WordNet part of speech", list(POS), format_func=POS.get, key=KEY + "pos",
                           disabled=normalise != "wordnet")
+        names = c.selectbox("Names", list(NAMES), format_func=NAMES.get, key=KEY + "names", disabled=normalise == "none",
+                            help="A capitalised word inside a sentence is usually a name: a stemmer would make "
+                                 "'Wales' wale and 'Laden' lade. The report lists the names kept.")
         a, b, c = st.columns(3)
         phrases = a.selectbox("Phrases", [0, 1, 2], key=KEY + "phrases",
                               format_func=["none", "bigrams (new_york)", "up to trigrams"].__getitem__)
@@ -76,7 +80,8 @@ def pipeline_form(detected: str | None = None) -> PipelineConfig:
     config = PipelineConfig(
         language=language, sentences=sentences, tokenizer=tokenizer, case=case, drop_punctuation=punctuation,
         stopwords=stopwords, extra_stopwords=_words(extra), keep_words=_words(keep), min_length=int(min_length),
-        max_length=int(max_length), min_count=int(min_count), normalise=normalise, pos=pos, phrases=int(phrases),
+        max_length=int(max_length), min_count=int(min_count), normalise=normalise, pos=pos, names=names,
+        phrases=int(phrases),
         phrase_threshold=float(threshold), phrase_min_count=int(phrase_min), **special,
     )
     st.session_state["pp_config"] = config.to_dict()

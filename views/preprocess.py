@@ -56,9 +56,17 @@ with preview:
     with before:
         st.caption("Original")
         st.text(text)
+    # Phrases are learned from the whole corpus: a run with these settings knows them, a preview alone cannot.
+    previewed = tokens_id(cid, config)
+    phrases = frozenset()
+    if config.phrases and ws.exists(KIND, previewed):
+        phrases = frozenset(p for p, _ in load_report(ws, previewed).get("phrases", []))
     with after:
         st.caption("Tokens")
-        st.html(tokens_html(traces, show_dropped))
+        st.html(tokens_html(traces, show_dropped, phrases))
+        if config.phrases and not ws.exists(KIND, previewed):
+            st.caption("Phrases are found in the whole corpus when the pipeline runs; after the run they are "
+                       "underlined here and listed in the report.")
 
 st.subheader("Stemmer or lemmatizer?")
 words = st.text_input("Words to compare", ARTICLE_WORDS, key="pp_words")

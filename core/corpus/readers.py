@@ -60,7 +60,7 @@ class ReadOptions:
 
 @dataclass(frozen=True)
 class Limits:
-    max_source_bytes: int = 512 << 20
+    max_source_bytes: int = 500 << 20  # = server.maxUploadSize (MiB); 512 would read "1GB" in the upload box
     max_documents: int = 5_000_000
     zip: ZipLimits = field(default_factory=ZipLimits)
     pdf_timeout: float = 60.0

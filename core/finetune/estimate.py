@@ -16,22 +16,53 @@ from core.workspace import Workspace
 
 
 @dataclass(frozen=True)
+class Plan:
+    """What a run will do, as ``run`` does it: the estimate and the progress line count from this."""
+
+    steps: int  # optimizer steps
+    eval_every: int  # a validation (and a checkpoint) every this many steps
+    evaluations: int  # validations in all: the one before training, then every eval_every steps, and the last step
+    tokens_trained: int  # tokens the training steps read (blocks × block size)
+
+    def evaluations_after(self, step: int) -> int:
+        """Validations still to come once ``step`` steps are done (the one before training not counted)."""
+        ahead = self.steps // self.eval_every - step // self.eval_every
+        return ahead + (1 if self.steps % self.eval_every else 0)
+
+
+def plan(n_train_blocks: int, config: FinetuneConfig, world: int = 1) -> Plan:
+    """The run's plan for ``n_train_blocks`` training blocks: steps, validations, tokens trained."""
+    steps = _steps(n_train_blocks, config, world)
+    every = max(1, math.ceil(steps / 4))
+    # The Trainer walks the blocks in batches, epoch after epoch (an epoch's last batch may be short).
+    per_batch = config.batch_size * world
+    batches_per_epoch = max(1, math.ceil(n_train_blocks / per_batch))
+    epochs, rest = divmod(steps * config.grad_accum, batches_per_epoch)
+    blocks = epochs * n_train_blocks + min(rest * per_batch, n_train_blocks)
+    return Plan(steps, every, 1 + steps // every + (1 if steps % every else 0), blocks * config.block_size)
+
+
+@dataclass(frozen=True)
 class Estimate:
     params: int
     trainable: int
     steps: int
-    train_tokens: int  # tokens in the training blocks (one epoch)
+    train_tokens: int  # tokens in the training split (what one epoch reads)
     memory_bytes: int
-    seconds: float
+    seconds: float  # the whole run: loading, training and every validation
     fits: bool
     reason: str = ""  # when it does not fit: what to change
+    tokens_trained: int = 0  # what the steps read: steps × batch × block, fewer than train_tokens with a step cap
+    evaluations: int = 0
+    val_tokens: int = 0
+    val_seconds: float = 0.0  # of ``seconds``, the validations
 
     @property
     def summary(self) -> str:
-        """e.g. '8 steps over 12,800 training tokens; 1.4 M of 134.5 M parameters trained; ~1.9 GB, ~3 min'."""
-        text = (f"{self.steps:,} steps over {self.train_tokens:,} training tokens; {_count(self.trainable)} of "
-                f"{_count(self.params)} parameters trained; ~{self.memory_bytes / 2**30:,.2f} GB, "
-                f"~{duration(self.seconds)}")
+        """e.g. '8 steps over 8,192 tokens; 1.4 M of 134.5 M parameters trained; 3 validations; ~1.9 GB, ~3 min'."""
+        text = (f"{self.steps:,} steps over {self.tokens_trained:,} tokens; {_count(self.trainable)} of "
+                f"{_count(self.params)} parameters trained; {self.evaluations} validations of {self.val_tokens:,} "
+                f"tokens; ~{self.memory_bytes / 2**30:,.2f} GB, ~{duration(self.seconds)}")
         return text if self.fits else f"{text}. {self.reason}"
 
     def __str__(self) -> str:
@@ -58,6 +89,7 @@ def _steps(n_blocks: int, config: FinetuneConfig, world: int = 1) -> int:
 
 
 _FLOPS: dict[str, float] = {}
+_EVAL_EFFICIENCY = 0.45  # validation: forward only, but batch by batch (SmolLM2 on Lee: 8,192 tokens in 25-36 s, 2 cores)
 _EFFICIENCY = 0.6  # training reaches about this share of a bare matmul's FLOP/s (bench/finetune.py: 0.56–0.63, 2 EPYC cores)
 
 
@@ -123,7 +155,8 @@ def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: 
     Memory = fp32 weights + gradients and two AdamW states for the trained parameters +
     activations (about 70 bytes × batch × block × layers × hidden, plus the attention scores and
     the logits over the vocabulary). Time = (6 × params for full, 4 × for LoRA) × tokens seen,
-    plus the validation passes, over the device's measured matmul FLOP/s × 0.6. Settings or a
+    plus the validations (2 × params × validation tokens each, as many as ``plan`` counts), over the
+    device's measured matmul FLOP/s × its efficiency. Settings or a
     corpus that ``run`` would refuse raise the same UserError.
 
     >>> preflight(ws, corpus_id, FinetuneConfig())   # SmolLM2, LoRA r8, on the Lee sample
@@ -137,14 +170,15 @@ def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: 
     params = sum(p.numel() for p in meta.parameters())
     trainable = params if config.method == "full" else _lora_params(meta, _lora_config(meta, config))
     data = prepare_data(_tokenizer(spec, ws), _texts(ws, corpus_id), config)
-    steps = _steps(len(data.train), config)
+    run_plan = plan(len(data.train), config)
     memory = _memory(meta, params, trainable, config)
-    tokens_seen = steps * config.batch_size * config.grad_accum * config.block_size
-    flops = (6 if config.method == "full" else 4) * params * tokens_seen + 5 * 2 * params * data.val_tokens
+    flops = (6 if config.method == "full" else 4) * params * run_plan.tokens_trained
     # plus what does not scale with the model: Trainer set-up and loading (~3 s), ~30 ms per step, and the
     # one-time SmolLM2 conversion
-    setup = 3 + 0.03 * steps + (20 if spec.id == models.SMOLLM_ID and not models.smollm_ready() else 0)
-    seconds = flops / (_device_flops(device) * _EFFICIENCY) + setup
+    setup = 3 + 0.03 * run_plan.steps + (20 if spec.id == models.SMOLLM_ID and not models.smollm_ready() else 0)
+    rate = _device_flops(device)
+    val_seconds = run_plan.evaluations * 2 * params * data.val_tokens / (rate * _EVAL_EFFICIENCY)
+    seconds = flops / (rate * _EFFICIENCY) + setup + val_seconds
     free = _available_memory(device)
     fits, reason = memory <= 0.9 * free, ""
     if not fits:
@@ -152,7 +186,9 @@ def preflight(ws: Workspace, corpus_id: str, config: FinetuneConfig, *, device: 
                   f"is free. Choose a smaller batch size (now {config.batch_size}; gradient accumulation keeps the "
                   f"effective batch) or block size (now {config.block_size})"
                   + (", or LoRA instead of full fine-tuning." if config.method == "full" else "."))
-    return Estimate(params, trainable, steps, data.train_tokens, int(memory), round(seconds, 1), fits, reason)
+    return Estimate(params, trainable, run_plan.steps, data.train_tokens, int(memory), round(seconds, 1), fits, reason,
+                    tokens_trained=run_plan.tokens_trained, evaluations=run_plan.evaluations,
+                    val_tokens=data.val_tokens, val_seconds=round(val_seconds, 1))
 
 
 def _memory(meta, params: int, trainable: int, config: FinetuneConfig) -> int:

@@ -14,7 +14,7 @@ from core import models
 from core.errors import UserError
 from core.finetune.config import HUB_IDS, KIND, FinetuneConfig, _causal_spec, _check, finetune_id
 from core.finetune.data import _Blocks, _texts, prepare_data
-from core.finetune.estimate import _check_block, _pick_device, _steps, duration
+from core.finetune.estimate import Plan, _check_block, _pick_device, duration, plan
 from core.finetune.lora import _lora_config
 from core.jobs import Cancelled, NoJob, SubProgress
 from core.workspace import Manifest, Workspace, atomic_write_text, package_versions
@@ -31,6 +31,7 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
     only the main one writes the artifact.
     """
     ctx = ctx or NoJob()
+    began = time.perf_counter()
     _check(config)
     artifact_id = finetune_id(corpus_id, config)
     if ws.exists(KIND, artifact_id):
@@ -50,7 +51,8 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
     data = prepare_data(tokenizer, _texts(ws, corpus_id), config)
     ctx.check_cancelled()
     # Validate and keep a checkpoint every quarter of the run (whole steps: resuming compares them).
-    args.eval_steps = args.save_steps = max(1, math.ceil(_steps(len(data.train), config, args.world_size) / 4))
+    run_plan = plan(len(data.train), config, args.world_size)
+    args.eval_steps = args.save_steps = run_plan.eval_every
     params = sum(p.numel() for p in model.parameters())
     if config.method == "lora":
         import torch
@@ -66,7 +68,7 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
 
     resume = get_last_checkpoint(str(run_dir)) if run_dir.is_dir() else None
     eval_batches = math.ceil(len(data.val) / (config.batch_size * args.world_size))
-    watch = _watch(ctx, config, run_dir, args.world_size, eval_batches)
+    watch = _watch(ctx, config, run_dir, args.world_size, eval_batches, run_plan)
     trainer = Trainer(model=model, args=args, train_dataset=_Blocks(data.train), eval_dataset=_Blocks(data.val),
                       callbacks=[watch])
     for quiet in (PrinterCallback, ProgressCallback):  # they print every log line to stdout
@@ -74,7 +76,9 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
     main = trainer.is_world_process_zero()
     watch._message = f"Measuring {spec.label}'s validation perplexity before training ({data.val_tokens:,} tokens)"
     ctx.progress(0.08, watch._message)
+    measured = time.perf_counter()
     before = trainer.evaluate()["eval_loss"]
+    watch.eval_seconds = time.perf_counter() - measured  # the time left counts every validation still to come
     ctx.check_cancelled()
     if resume:
         watch.replay(resume)
@@ -109,7 +113,8 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
                 "the same settings again resumes from there.")
         raise Cancelled()
     after = watch.last_val(trainer.state.global_step)
-    if after is None:
+    final_validation = after is None
+    if final_validation:
         watch._fraction, watch._message = 0.95, "Measuring the validation perplexity after training"
         after = trainer.evaluate()["eval_loss"]
     if main:
@@ -117,6 +122,8 @@ def run(ws: Workspace, corpus_id: str, config: FinetuneConfig, ctx=None, *, devi
         metrics = {
             "method": config.method, "base": spec.id, "params": params, "trainable_params": trainable,
             "train_tokens": data.train_tokens, "val_tokens": data.val_tokens, "steps": trainer.state.global_step,
+            "tokens_trained": int(trainer.state.num_input_tokens_seen),  # counted by the Trainer as its steps read
+            "evaluations": 1 + watch.evaluations + final_validation, "wall_seconds": round(time.perf_counter() - began, 1),
             "seconds": round(seconds, 1), "tokens_per_s": round(watch.tokens_per_s(), 1),
             "val_loss_before": round(before, 5), "val_loss_after": round(after, 5),
             "val_ppl_before": round(_perplexity(before), 4), "val_ppl_after": round(_perplexity(after), 4),
@@ -160,7 +167,7 @@ def _training_args(config: FinetuneConfig, run_dir: Path, device: str):
         num_train_epochs=config.epochs, max_steps=config.max_steps if config.max_steps > 0 else -1,
         learning_rate=config.learning_rate, lr_scheduler_type=scheduler, weight_decay=config.weight_decay,
         warmup_steps=config.warmup_ratio or 0,  # a float below 1 is a share of the steps
-        logging_strategy="steps", logging_steps=1,
+        logging_strategy="steps", logging_steps=1, include_num_input_tokens_seen=True,
         logging_nan_inf_filter=False,  # the callback must see a NaN loss, not the average that replaces it
         eval_strategy="steps", eval_steps=0.25, save_strategy="steps", save_steps=0.25, save_total_limit=1,  # run() sets steps
         seed=config.seed, data_seed=config.seed,
@@ -174,7 +181,7 @@ class _ValidationStopped(Exception):
     """Cancel pressed during a validation inside training (raised from a Trainer callback)."""
 
 
-def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches: int):
+def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches: int, run_plan: Plan):
     """The Trainer callback that reports to ``ctx``, stops on Cancel or a bad loss, and keeps the curve."""
     from transformers import TrainerCallback
 
@@ -192,6 +199,9 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
             self._t0 = self._rate = None
             self.training = False
             self._fraction, self._message, self._batch = 0.08, "", 0
+            self.eval_seconds = 0.0  # one validation, as measured (the one before training, then the latest)
+            self.evaluations = 0  # validations during training
+            self._eval_t0 = 0.0
 
         def replay(self, checkpoint: str) -> None:
             """The curve of the run that made the checkpoint, so the chart shows the whole run."""
@@ -220,8 +230,18 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
             if ctx.cancelled:
                 self.cancelled = True
                 raise _ValidationStopped()
+            if self._batch == 0:
+                self._eval_t0 = time.perf_counter()
             self._batch += 1
-            ctx.progress(self._fraction, f"{self._message} · validating {min(self._batch, eval_batches)}/{eval_batches}")
+            batch = min(self._batch, eval_batches)
+            if not self.training:
+                ctx.progress(self._fraction, f"{self._message} · validating {batch}/{eval_batches}")
+                return
+            done, total = state.global_step, state.max_steps
+            left = (self.eval_seconds * (eval_batches - batch) / max(eval_batches, 1) + self._mean() * (total - done)
+                    + run_plan.evaluations_after(done) * self.eval_seconds)
+            ctx.progress(self._fraction, f"Step {done}/{total} · validating {batch}/{eval_batches} · "
+                                         f"about {duration(left)} left")
 
         def on_step_begin(self, args, state, control, **kwargs):
             self._t0 = time.perf_counter()
@@ -237,11 +257,17 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
                 control.should_save = True  # the final state too, so a failed save does not mean training again
             self._stop_if_cancelled(control)
             done, total = state.global_step, state.max_steps
-            mean = sum(self.step_seconds) / len(self.step_seconds) if self.step_seconds else 0.0
+            mean = self._mean()
             self._fraction = 0.1 + 0.85 * done / max(total, 1)
+            # the validations still to come count too: on a CPU one can take longer than all the steps
+            validations = run_plan.evaluations_after(done) + (1 if done % run_plan.eval_every == 0 else 0)
+            left = mean * (total - done) + validations * self.eval_seconds
             self._message = (f"Step {done}/{total} · {tokens_per_step / mean if mean else 0:,.0f} tokens/s · "
-                             f"about {duration(mean * (total - done))} left")
+                             f"about {duration(left)} left")
             ctx.progress(self._fraction, self._message)
+
+        def _mean(self) -> float:
+            return sum(self.step_seconds) / len(self.step_seconds) if self.step_seconds else 0.0
 
         def _stop_if_cancelled(self, control):
             if ctx.cancelled:
@@ -261,6 +287,9 @@ def _watch(ctx, config: FinetuneConfig, run_dir: Path, world: int, eval_batches:
             self._add(step=state.global_step, train_loss=round(loss, 5), tokens_per_s=round(self._rate or 0.0, 1))
 
         def on_evaluate(self, args, state, control, metrics=None, **kwargs):
+            if self.training and self._batch:
+                self.eval_seconds = time.perf_counter() - self._eval_t0
+                self.evaluations += 1
             self._batch = 0
             loss = (metrics or {}).get("eval_loss")
             if loss is not None and math.isfinite(loss):

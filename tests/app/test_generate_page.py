@@ -38,7 +38,7 @@ def test_greedy_generation_shows_tokens_chart_and_history():
     assert g.finish in ("length", "eos") and 1 <= len(g.tokens) <= 8 and g.config.strategy == "greedy"
     assert g.text and g.text in at.code[0].value
     html = at.get("html")[0].proto.body
-    assert "title=" in html and "hsl(" in html  # the coloured token view with hover alternatives
+    assert 'class="cl-tip"' in html and "hsl(" in html  # the coloured token view with its alternatives
     assert at.get("plotly_chart")  # probability / entropy per token
     assert at.dataframe  # the chosen token's top-5 alternatives
     history = at.session_state.gen_history

@@ -3,7 +3,7 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 from core.corpus.readers import ReadOptions, Source
-from core.corpus.store import ingest_sources
+from core.corpus.store import ingest_sample, ingest_sources
 from core.tokens import KIND
 from core.workspace import Workspace
 from tests.app.conftest import wait_until
@@ -113,3 +113,22 @@ def test_the_run_button_does_not_wait_for_nltk(monkeypatch):
     pending.set_result([])
     at.run()
     assert comparison_shown(at) and not at.status
+
+
+def test_phrases_are_marked_in_the_preview_and_names_kept_by_the_lemmatize_preset():
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)  # its first story: bushfires in New South Wales
+    at = wait_until(AppTest.from_file(str(APP), default_timeout=90).run().switch_page("views/preprocess.py").run(),
+                    comparison_shown)
+    at.selectbox(key="pp_preset").set_value("wordnet").run()
+    at.button(key="pp_apply").click().run()
+    at.selectbox(key="pp_phrases").set_value(2).run()
+    assert "name, not stemmed" in preview(at) and "wales → wales (name)" in preview(at).lower()
+    assert any("Phrases are found in the whole corpus" in c.value for c in at.caption)
+    at.button(key="pp_run").click().run()
+    at = wait_until(at, lambda a: ws.list(KIND) or a.error, rounds=100)
+    assert ws.list(KIND), [e.value for e in at.error]
+    at = wait_until(at, lambda a: "in the phrase" in preview(a), rounds=20)
+    assert "in the phrase new_south_wales" in preview(at)
+    phrases = next(d.value for d in at.dataframe if "phrase" in d.value.columns)
+    assert "new_south_wales" in set(phrases["phrase"])

@@ -82,3 +82,13 @@ def test_truncated_zip_is_explained():
     data = make_zip({"a.txt": b"hello " * 1000})
     with pytest.raises(UserError, match="No text could be read.*not a readable zip"):
         read_sources([Source("cut.zip", data[: len(data) // 2])])
+
+
+def test_the_upload_box_and_the_reader_share_one_limit():
+    import tomllib
+    from pathlib import Path
+
+    from core.corpus.readers import Limits
+
+    config = tomllib.loads((Path(__file__).resolve().parents[2] / ".streamlit" / "config.toml").read_text())
+    assert Limits().max_source_bytes == config["server"]["maxUploadSize"] << 20

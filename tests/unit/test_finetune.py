@@ -25,6 +25,7 @@ from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources, load_documents
 from core.errors import UserError
 from core.finetune import FinetuneConfig
+from core.finetune import estimate as finetune_estimate
 from core.finetune import export as finetune_export
 from core.finetune import train as finetune_train
 from core.jobs import Cancelled
@@ -116,7 +117,11 @@ def test_fine_tuning_lowers_validation_perplexity(trained, method):
     assert val_steps[0] == 0 and val_steps[-1] == steps and len(val_steps) >= 4
     assert metrics["curve"] == ctx.rows
     assert any(msg and f"Step {steps}/{steps}" in msg and "tokens/s" in msg for msg in ctx.messages)
-    assert steps == finetune.preflight(ws, corpus_id, LORA if method == "lora" else FULL).steps
+    est = finetune.preflight(ws, corpus_id, LORA if method == "lora" else FULL)
+    assert steps == est.steps
+    # the pre-flight counts what the run does: the tokens its steps read and its validations
+    assert est.tokens_trained == metrics["tokens_trained"] and est.evaluations == metrics["evaluations"]
+    assert est.evaluations == len(val_steps)
     assert m.parents == [corpus_id] and m.config["corpus"] == corpus_id
     assert m.name == "Tiny random GPT-2 + rivers (" + ("LoRA r8)" if method == "lora" else "full)")
     folder = ws.path(finetune.KIND, m.id)
@@ -382,6 +387,31 @@ class CancelInValidation(Recorder):
         trained = any("train_loss" in r for r in self.rows)
         if self.pressed_at is None and trained and "validating" in (message or ""):
             self.pressed_at = len(self.messages)
+
+
+def test_a_step_capped_run_trains_the_tokens_its_estimate_says_and_counts_validations_in_the_time_left():
+    ws = Workspace.from_env()
+    corpus_id = make_corpus(ws)
+    config = FinetuneConfig(base="tiny-gpt2", block_size=64, batch_size=4, max_steps=3, learning_rate=3e-2,
+                            warmup_ratio=0.0)
+    est = finetune.preflight(ws, corpus_id, config)
+    assert est.tokens_trained == 3 * 4 * 64 < est.train_tokens  # not the whole training split
+    assert est.evaluations == 4 and est.val_seconds <= est.seconds  # before, then after steps 1, 2 and 3
+    ctx = Recorder()
+    m = finetune.run(ws, corpus_id, config, ctx)
+    assert m.metrics["tokens_trained"] == est.tokens_trained and m.metrics["evaluations"] == est.evaluations
+    assert any(msg and msg.startswith("Step 1/3 ·") and "left" in msg for msg in ctx.messages)
+
+
+def test_the_plan_counts_steps_validations_and_tokens_as_the_trainer_runs_them():
+    capped = finetune_estimate.plan(100, FinetuneConfig(base="tiny-gpt2", block_size=64, batch_size=8, max_steps=10))
+    assert (capped.steps, capped.eval_every, capped.evaluations) == (10, 3, 5)  # 0, then 3, 6, 9 and the last, 10
+    assert capped.tokens_trained == 80 * 64
+    assert [capped.evaluations_after(k) for k in (0, 3, 4, 9, 10)] == [4, 3, 3, 1, 1]
+    wrap = finetune_estimate.plan(20, FinetuneConfig(base="tiny-gpt2", block_size=64, batch_size=8, max_steps=4))
+    assert wrap.tokens_trained == (20 + 8) * 64  # an epoch of 8 + 8 + 4 blocks, then one batch of the next
+    epochs = finetune_estimate.plan(20, FinetuneConfig(base="tiny-gpt2", block_size=64, batch_size=8, epochs=2))
+    assert (epochs.steps, epochs.tokens_trained) == (6, 40 * 64)
 
 
 def test_cancel_during_a_validation_ends_it_at_once_and_keeps_the_last_step():

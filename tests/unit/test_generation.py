@@ -324,3 +324,12 @@ def test_generation_record_is_json(tiny):
     record = json.loads(json.dumps(g.to_json()))
     assert record["prompt"] == "abc" and record["tokens"] == 4 and record["finish"] == "length"
     assert record["config"]["strategy"] == "greedy" and record["model_id"] == "tiny-gpt2"
+
+
+def test_the_end_of_turn_token_ends_the_text_and_is_not_shown_as_a_token(tiny, monkeypatch):
+    free = gen.generate(tiny, "The river bank", GREEDY)
+    end = free.tokens[3].id  # make the 4th greedy token the model's end-of-turn token
+    monkeypatch.setattr(tiny.model.generation_config, "eos_token_id", end)
+    g = gen.generate(tiny, "The river bank", GREEDY)
+    assert g.finish == "eos"
+    assert [t.id for t in g.tokens] == [t.id for t in free.tokens[:3]]  # what it wrote, without the end marker

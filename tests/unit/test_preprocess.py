@@ -144,6 +144,19 @@ def test_config_round_trips_through_json_dicts():
     assert PipelineConfig.from_dict(config.to_dict()) == config
 
 
+def test_capitalised_words_inside_a_sentence_are_names_and_stay_unstemmed():
+    pipe = Pipeline(PRESETS["wordnet"])
+    text = "Sayed said Mrs Jones was running to Wales. Later Sayed left."
+    traces = {t.token: t for sentence in pipe.trace(text) for t in sentence}
+    assert traces["Wales"].output == "wales" and traces["Wales"].step == "name"
+    assert traces["Sayed"].output == "sayed"  # opens a sentence, but the text also has it inside one
+    assert traces["running"].output == "run" and traces["Later"].output == "late"  # ordinary words still are
+    assert pipe.process(text)[0][:2] == ["sayed", "say"]
+    stem_all = Pipeline(PipelineConfig(**{**PRESETS["wordnet"].__dict__, "names": "normalise"}))
+    assert "wale" in stem_all.process(text)[0]
+    assert PipelineConfig.from_dict({"normalise": "porter"}).names == "normalise"  # saved before the rule
+
+
 def test_missing_wordnet_is_explained_and_stemmers_still_work():
     import subprocess
     import sys

@@ -65,8 +65,27 @@ def test_min_count_drops_rare_words(corpus):
 def test_phrases_on_the_lee_corpus_find_bigrams_and_trigrams(tmp_path):
     ws = Workspace(tmp_path)
     cid = ingest_sample(ws, "lee").id
-    words = set(sentences_path(ws, build_tokens(ws, cid, PipelineConfig(phrases=2)).id).read_text().split())
+    m = build_tokens(ws, cid, PipelineConfig(phrases=2))
+    words = set(sentences_path(ws, m.id).read_text().split())
     assert {"united_states", "al_qaeda", "new_south_wales"} <= words
+    report = load_report(ws, m.id)  # listed, with counts, not only when they reach the top-20 chart
+    listed = dict(report["phrases"])
+    assert listed["new_south_wales"] >= 30 and report["phrase_types"] == len(listed) > 100
+    assert all("_" in p for p in listed)
+
+
+def test_the_lemmatize_preset_keeps_names_and_says_which(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = ingest_sample(ws, "lee").id
+    lemmas = PipelineConfig(case="smart", stopwords="default", normalise="wordnet", pos="auto", phrases=2)
+    m = build_tokens(ws, cid, lemmas)
+    words = set(sentences_path(ws, m.id).read_text().split())
+    assert {"united_states", "bin_laden", "new_south_wales"} <= words
+    assert not {"unite_state", "bin_lade", "new_south_wale"} & words
+    names = {name: became for name, _, became in load_report(ws, m.id)["names"]}
+    assert names["Wales"] == "wale" and names["Laden"] == "lade"  # what the rule prevented, shown
+    old = build_tokens(ws, cid, PipelineConfig(**{**lemmas.__dict__, "names": "normalise"}))
+    assert "unite_state" in set(sentences_path(ws, old.id).read_text().split())  # the user can ask for it
 
 
 def test_phrases_on_a_tiny_corpus_just_find_none(tmp_path):
