@@ -10,7 +10,7 @@ from core.corpus.store import KIND as CORPUS
 from ui import cached
 from ui.jobs import active_jobs_summary
 from ui.safe import md
-from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, workspace
+from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, sync_url, workspace
 
 
 def render() -> None:
@@ -46,6 +46,7 @@ def render() -> None:
         loaded_models()
         st.caption("Jobs")
         active_jobs_summary()
+    sync_url()
 
 
 def loaded_models() -> None:

@@ -1,6 +1,7 @@
 """Session and workspace state: the workspace object and what this session works on.
 
-The active corpus, tokens and vectors are the *session's* choice. The workspace keeps the last
+The active corpus, tokens and vectors are the *session's* choice, kept in the page URL too. The
+workspace keeps the last
 choice anyone made on purpose (a click, a finished run) only as the starting point of a new
 session; drawing a page never writes it. Tokens and vectors count only when they come from the
 active corpus (imported vectors, which come from none, always count): switching the corpus never
@@ -31,7 +32,7 @@ def active_corpus_id() -> str | None:
     """This session's corpus; a new session (a reload, a new tab) starts from the last one used."""
     ws = workspace()
     if "corpus_id" not in st.session_state:
-        st.session_state.corpus_id = ws.get_state("active_corpus")
+        st.session_state.corpus_id = _start("corpus", "active_corpus")
     cid = st.session_state.corpus_id
     return cid if cid and ws.exists(CORPUS, cid) else None
 
@@ -39,6 +40,26 @@ def active_corpus_id() -> str | None:
 def set_active_corpus(cid: str | None) -> None:
     st.session_state.corpus_id = cid
     workspace().set_state("active_corpus", cid)
+
+
+# The session's choices also live in the page URL (?corpus=…&tokens=…&vectors=…): a reload, a bookmark
+# or a link copied to another tab opens on the same corpus and models, not on the workspace's last choice.
+URL_PARAMS = ("corpus", "tokens", "vectors")
+
+
+def _start(param: str, state_key: str) -> str | None:
+    """Where a new session starts: the URL's choice if it has one, else the workspace's last one."""
+    return st.query_params.get(param) or workspace().get_state(state_key)
+
+
+def sync_url() -> None:
+    """Write this session's corpus, tokens and vectors into the URL (each run: a page switch clears it)."""
+    current = {"corpus": active_corpus_id(), "tokens": active_tokens_id(), "vectors": active_vectors_id()}
+    for param, value in current.items():
+        if value and st.query_params.get(param) != value:
+            st.query_params[param] = value
+        elif not value and param in st.query_params:
+            del st.query_params[param]
 
 
 def flash(kind: str, message: str) -> None:
@@ -58,7 +79,7 @@ def active_tokens_id() -> str | None:
     if cid is None:
         return None
     if "tokens_id" not in st.session_state:
-        st.session_state.tokens_id = ws.get_state("active_tokens")
+        st.session_state.tokens_id = _start("tokens", "active_tokens")
     of_corpus = [m for m in ws.list("tokens") if cid in m.parents]
     tid = st.session_state.tokens_id
     if any(m.id == tid for m in of_corpus):
@@ -78,7 +99,7 @@ def active_vectors_id() -> str | None:
     from core.embeddings.store import models_of_corpus
 
     if "vectors_id" not in st.session_state:
-        st.session_state.vectors_id = workspace().get_state("active_vectors")
+        st.session_state.vectors_id = _start("vectors", "active_vectors")
     models = models_of_corpus(workspace(), active_corpus_id())
     vid = st.session_state.vectors_id
     if any(m.id == vid for m in models):

@@ -52,3 +52,25 @@ def test_embeddings_and_map_show_only_what_comes_from_the_active_corpus():
     ws.set_state("active_corpus", lee.id)
     at = session("views/embeddings.py")
     assert at.selectbox(key="emb_model").value == vectors.id  # back on Lee, its model is there again
+
+
+def test_the_url_carries_the_sessions_choice_so_a_reload_keeps_it():
+    ws = Workspace.from_env()
+    lee = ingest_sample(ws, "lee")
+    default = build_tokens(ws, lee.id, PipelineConfig())
+    chosen = build_tokens(ws, lee.id, PipelineConfig(stopwords="default"))
+    ws.set_state("active_corpus", lee.id)
+    ws.set_state("active_tokens", default.id)
+    at = session("views/home.py")
+    assert at.query_params["corpus"] == lee.id and at.query_params["tokens"] == default.id
+    ws.set_state("active_tokens", chosen.id)  # meanwhile, another session chose other tokens
+    reload = AppTest.from_file(str(APP), default_timeout=120)
+    reload.query_params.update({"corpus": lee.id, "tokens": default.id})  # this session's URL
+    reload.run()
+    assert reload.session_state["tokens_id"] == default.id  # a reload keeps this session's choice
+    fresh = session("views/home.py")
+    assert fresh.session_state["tokens_id"] == chosen.id  # a new session starts from the workspace's last
+    bad = AppTest.from_file(str(APP), default_timeout=120)
+    bad.query_params.update({"corpus": "not-a-corpus"})
+    bad.run()
+    assert not bad.exception and "corpus" not in bad.query_params  # an id that is gone is dropped
