@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PORT ?= 8501
 
-.PHONY: run test test-fast lint unit app e2e bench setup clean
+.PHONY: run share test test-fast lint unit app e2e bench setup clean
 
 setup: $(STAMP)
 
@@ -19,9 +19,14 @@ $(STAMP): requirements.txt requirements-dev.txt constraints.txt scripts/install_
 	$(PY) scripts/install_wordnet.py
 	touch $(STAMP)
 
+# Private: the server listens on 127.0.0.1 only (.streamlit/config.toml), so only this machine reaches it.
 run: setup
-	@echo "Corpus Lab: http://localhost:$(PORT)"
+	@echo "Corpus Lab: http://localhost:$(PORT) (only this machine can open it; \`make share\` shares it)"
 	HF_HUB_OFFLINE=1 $(VENV)/bin/streamlit run app.py --server.port $(PORT)
+
+# Shared on purpose: every interface, and an access code for everyone but this machine's own browser.
+share: setup
+	PORT=$(PORT) $(PY) scripts/share.py
 
 # Every test target runs with the Hub offline (no ~25 s of retries) and no numba warm-up thread.
 # tests/conftest.py adds the rest: a temp workspace per test and the tiny models in the pickers.

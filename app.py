@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from core.device import share_cpu_politely
-from ui import cached, sidebar
+from ui import access, cached, sidebar
 
 share_cpu_politely()  # before a page loads torch: its threads share this process's cores with Streamlit and the browser
 
@@ -41,6 +41,7 @@ def warm_up() -> None:
 
 
 warm_up()
+access.gate()  # a shared server: nothing shows before the access code
 with cached.ACTIVITY.script_run():
     page = st.navigation(pages)
     sidebar.render()

@@ -48,15 +48,16 @@ class Server:
                 self.process.wait(timeout=10)
 
 
-def start(home: Path, log: Path, env: dict[str, str], timeout: float = 60) -> Server:
+def start(home: Path, log: Path, env: dict[str, str], timeout: float = 60, args: tuple[str, ...] = ()) -> Server:
     """Serve the app with ``CORPUS_LAB_HOME=home`` and ``env`` on top of this process's environment
-    (a value of None removes a variable); wait until healthy, else stop it and raise RuntimeError."""
+    (a value of None removes a variable) and ``args`` after ``streamlit run app.py`` (e.g. another
+    ``--server.address``); wait until healthy, else stop it and raise RuntimeError."""
     home.mkdir(parents=True, exist_ok=True)
     port = free_port()
     full = {**os.environ, "CORPUS_LAB_HOME": str(home), **env}
     full = {k: v for k, v in full.items() if v is not None}
     cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.headless", "true", "--browser.gatherUsageStats", "false", *args]
     with log.open("wb") as out:
         process = subprocess.Popen(cmd, cwd=REPO, env=full, stdout=out, stderr=subprocess.STDOUT)
     server = Server(f"http://localhost:{port}", process, log, home)

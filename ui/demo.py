@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from core.jobs import DONE
+from ui.access import is_presenter
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import flash, set_active_corpus, set_active_tokens, set_active_vectors, workspace
@@ -32,6 +33,8 @@ def offer(*, key: str, primary: bool = True) -> None:
     if JOB_KEY in st.session_state:
         return
     ws = workspace()
+    if not is_presenter():
+        return  # the tour writes to the workspace
     if st.button("Show me on a sample", key=key, type="primary" if primary else "secondary", icon=":material/play_arrow:",
                  help="Loads the Lee news sample (300 stories), tokenizes it, trains word vectors with settings "
                       "chosen for its size and draws their map: about half a minute, each step shown."):

@@ -9,8 +9,9 @@ import time
 import pandas as pd
 import streamlit as st
 
-from core import generation, plots
+from core import access, generation, plots
 from core.jobs import DONE, REGISTRY, Job
+from ui.access import refuse, role
 from ui.jobs import finished_job, live, session_id
 from ui.safe import md
 
@@ -49,6 +50,12 @@ def work(runs: list[tuple]):
 
 def start(state_key: str, runs: list[tuple]) -> None:
     """Generate ``runs`` in a background job owned by this session under ``state_key``."""
+    me = session_id()
+    mine = sum(1 for j in REGISTRY.active() if j.owner == me and j.kind == "generate" and not j.is_finished)
+    try:  # a viewer of a shared session: one at a time, bounded (the presenter: no limits)
+        access.check_generation(role(), [p for _, p, _ in runs], [c.max_new_tokens for _, _, c in runs], mine)
+    except access.Forbidden as exc:
+        refuse(exc)
     job = REGISTRY.submit("Generating text", work(runs), kind="generate", owner=session_id())
     st.session_state[state_key] = job.id
     job.wait(0.5)

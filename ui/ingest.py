@@ -23,6 +23,7 @@ from core.corpus.samples import SAMPLES
 from core.corpus.store import ingest_sample, ingest_sources
 from core.jobs import CANCELLED, DONE, JobContext
 from core.stats import plural
+from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import flash, set_active_corpus, workspace
@@ -34,6 +35,8 @@ def render(expanded: bool) -> None:
     job = finished_job("ingest_job")
     if job is not None:
         _finish(job)
+    if not presenter_only("upload"):
+        return
     with st.expander("Bring a corpus", expanded=expanded, icon=":material/upload_file:"):
         upload, paste, sample = st.tabs(["Upload files", "Paste text", "Bundled sample"])
         with upload:

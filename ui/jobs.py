@@ -199,6 +199,9 @@ def start_job(state_key: str, title: str, work, *, kind: str, key: str | None = 
               wait: float = QUICK_SECONDS) -> None:
     """Submit ``work`` as a job owned by this session under ``state_key``, wait at most ``wait``
     seconds under a spinner, then rerun: the page shows the result, or the job's panel."""
+    from ui.access import require_job  # here: ui.access imports nothing of the job machinery
+
+    require_job(kind)  # refused here too, whatever sent the click
     job = REGISTRY.submit(title, work, kind=kind, key=key, owner=session_id())
     st.session_state[state_key] = job.id
     if wait > 0:

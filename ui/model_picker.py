@@ -7,6 +7,7 @@ import streamlit as st
 from core import models
 from core.errors import UserError
 from core.jobs import DONE
+from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import workspace
@@ -39,7 +40,8 @@ def model_picker(key: str, *, kinds: tuple[str, ...] = ("causal", "encoder"), at
         except UserError as exc:
             st.error(md(exc))
             return None
-        if st.button(f"Load {spec.label} (~{size:,.0f} MB)", type="primary", key=f"{key}_load"):
+        if presenter_only("load") and st.button(f"Load {spec.label} (~{size:,.0f} MB)", type="primary",
+                                                key=f"{key}_load"):
             start_job(state, f"Loading {spec.label}",
                       lambda ctx: models.load(spec.id, ws=ws, attentions=attentions, ctx=ctx), kind="model",
                       key=f"load-{spec.id}-{attentions}")

@@ -8,6 +8,7 @@ import streamlit as st
 
 from core.corpus.store import KIND as CORPUS
 from ui import cached
+from ui.access import badge, is_presenter
 from ui.jobs import active_jobs_summary
 from ui.safe import md
 from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, sync_url, workspace
@@ -16,6 +17,7 @@ from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_
 def render() -> None:
     ws = workspace()
     with st.sidebar:
+        badge()
         corpora = {m.id: m for m in ws.list(CORPUS)}
         active = active_corpus_id()
         if corpora:
@@ -39,8 +41,9 @@ def render() -> None:
         if vectors:
             m = ws.manifest("vectors", vectors)
             st.caption(md(f"Vectors: {m.name} · {m.metrics.get('words', 0):,} words"))
-        st.caption("Workspace")
-        st.text(str(ws.root))
+        if is_presenter():  # where the files are on disk is the machine owner's business
+            st.caption("Workspace")
+            st.text(str(ws.root))
         st.caption("Compute device")
         st.text(cached.device_text())
         loaded_models()
@@ -68,5 +71,6 @@ def loaded_models() -> None:
         # two copies of one model differ by attention: eager returns the weights the Attention page draws
         variant = "eager attention" if entry["attention"] == "eager" else "fast attention"
         left.text(f"{entry['name']} · {entry['dtype']} · {variant} · {entry['mb']:,.0f} MB")
-        right.button(":material/eject:", key=f"unload-{entry['key']}", help=f"Unload {entry['name']}",
-                     on_click=models.unload, args=(entry["key"],))
+        if is_presenter():  # memory is the whole server's: viewers see it, the presenter manages it
+            right.button(":material/eject:", key=f"unload-{entry['key']}", help=f"Unload {entry['name']}",
+                         on_click=models.unload, args=(entry["key"],))

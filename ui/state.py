@@ -37,9 +37,17 @@ def active_corpus_id() -> str | None:
     return cid if cid and ws.exists(CORPUS, cid) else None
 
 
+def _remember(key: str, value) -> None:
+    """The workspace's starting point for new sessions: set by the presenter, never by a viewer."""
+    from ui.access import is_presenter
+
+    if is_presenter():
+        workspace().set_state(key, value)
+
+
 def set_active_corpus(cid: str | None) -> None:
     st.session_state.corpus_id = cid
-    workspace().set_state("active_corpus", cid)
+    _remember("active_corpus", cid)
 
 
 # The session's choices also live in the page URL (?corpus=…&tokens=…&vectors=…): a reload, a bookmark
@@ -90,7 +98,7 @@ def active_tokens_id() -> str | None:
 def set_active_tokens(tid: str) -> None:
     if st.session_state.get("tokens_id") != tid:
         st.session_state.tokens_id = tid
-        workspace().set_state("active_tokens", tid)
+        _remember("active_tokens", tid)
 
 
 def active_vectors_id() -> str | None:
@@ -111,7 +119,7 @@ def active_vectors_id() -> str | None:
 def set_active_vectors(vid: str | None) -> None:
     if st.session_state.get("vectors_id") != vid:
         st.session_state.vectors_id = vid
-        workspace().set_state("active_vectors", vid)
+        _remember("active_vectors", vid)
 
 
 def keep_values(*keys: str) -> None:

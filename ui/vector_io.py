@@ -14,6 +14,7 @@ import streamlit as st
 from core.embeddings.store import KIND, import_file
 from core.embeddings.vector_files import export_vectors
 from core.jobs import DONE
+from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import flash, set_active_vectors, workspace
@@ -46,6 +47,8 @@ def import_panel() -> None:
             flash("success", f"Imported {md(job.result.name)}.")
             st.rerun()
         st.error(md(job.error or "The import was cancelled."))
+    if not presenter_only("import"):
+        return
     upload = st.file_uploader("Vector file", key="vec_upload")
     a, b = st.columns(2)
     fmt = a.selectbox("Format", list(FORMATS), format_func=FORMATS.get, key="vec_format")

@@ -11,6 +11,7 @@ from core.embeddings.store import KIND, quality_of
 from core.embeddings.train import train_vectors
 from core.jobs import REGISTRY
 from core.workspace import Manifest
+from ui.access import is_presenter, presenter_only
 from ui.embedding_form import apply_config
 from ui.jobs import session_id
 from ui.state import workspace
@@ -39,6 +40,8 @@ def _retrain(manifest: Manifest, epochs: int) -> None:
     config = replace(EmbeddingConfig.from_dict(manifest.config), epochs=epochs)
     apply_config(config)
     ws, tokens_id = workspace(), manifest.parents[0]
+    if not is_presenter():
+        return  # a callback: refused quietly, the button is not drawn for viewers anyway
     job = REGISTRY.submit(f"Training {config.label()}", lambda ctx: train_vectors(ws, tokens_id, config, ctx=ctx),
                           kind="vectors", owner=session_id())
     st.session_state[JOB_KEY] = job.id
@@ -53,7 +56,7 @@ def show(manifest: Manifest, *, key: str, go_to_embeddings: bool = False) -> dic
         st.caption(q["note"])
     fix = q.get("fix_epochs")
     trained = bool(manifest.parents)
-    if fix and trained and JOB_KEY not in st.session_state:
+    if fix and trained and JOB_KEY not in st.session_state and presenter_only("train"):
         clicked = st.button(f"Train again with {fix} epochs", key=f"{key}_fix", type="primary",
                             on_click=_retrain, args=(manifest, fix))
         if clicked and go_to_embeddings:

@@ -9,6 +9,7 @@ from core import plots
 from core.corpus.store import KIND, jsonl_path
 from core.stats import compute_stats, concordance, detect_language, plural, stopwords, stopwords_name, top_words
 from ui import cached, demo, ingest
+from ui.access import presenter_only, require
 from ui.safe import md
 from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
 
@@ -140,9 +141,11 @@ with manage:
     st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
                        file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
                        key="download_jsonl")
-    confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
-    if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
-        ws.delete(KIND, cid)
-        set_active_corpus(None)
-        st.session_state.pop("confirm_delete", None)
-        st.rerun()
+    if presenter_only("delete"):
+        confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
+        if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
+            require("delete")
+            ws.delete(KIND, cid)
+            set_active_corpus(None)
+            st.session_state.pop("confirm_delete", None)
+            st.rerun()

@@ -8,6 +8,7 @@ from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_
 from core.embeddings.train import train_vectors
 from core.jobs import DONE
 from ui import cached, demo, vector_io, vector_query, verdict
+from ui.access import presenter_only, require
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -71,7 +72,8 @@ if train.open:
                     if trained != vid and st.button("Show it", key="emb_show"):
                         set_active_vectors(trained)
                         st.rerun()
-                elif "emb_job" not in st.session_state and st.button("Train", type="primary", key="emb_train"):
+                elif "emb_job" not in st.session_state and presenter_only("train") and st.button(
+                        "Train", type="primary", key="emb_train"):
                     start_job("emb_job", f"Training {config.label()}", lambda ctx: train_vectors(ws, tid, config, ctx=ctx),
                               kind="vectors", key=f"vectors-{trained}")
             with result:
@@ -112,12 +114,14 @@ if board.open:
             st.caption("Verdict: whether the space itself can be trusted — words spread out and neighbours that stand "
                        "out from random words. A collapsed model scores something on the benchmarks all the same.")
             vector_query.benchmark_details(load_details(ws, vid)["scores"], cached.vectors(vid))
-            confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
-            if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
-                ws.delete(KIND, vid)
-                set_active_vectors(None)
-                st.session_state.pop("emb_confirm_delete", None)
-                st.rerun()
+            if presenter_only("delete"):
+                confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
+                if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
+                    require("delete")
+                    ws.delete(KIND, vid)
+                    set_active_vectors(None)
+                    st.session_state.pop("emb_confirm_delete", None)
+                    st.rerun()
 
 if query.open:
     with query:

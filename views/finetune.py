@@ -6,6 +6,7 @@ from core import finetune, models
 from core.jobs import CANCELLED, DONE
 from core.workspace import Workspace
 from ui import cached, finetune_results
+from ui.access import presenter_only
 from ui.finetune_form import estimate_panel, finetune_form
 from ui.jobs import finished_job, running, start_job
 from ui.safe import md
@@ -29,7 +30,7 @@ with train:
     run_id = finetune.finetune_id(cid, config)
     if ws.exists(finetune.KIND, run_id):
         st.success("These settings were already trained on this corpus; see the Results tab.")
-    if st.button("Start fine-tuning", type="primary", key="ft_start",
+    if presenter_only("finetune") and st.button("Start fine-tuning", type="primary", key="ft_start",
                  disabled=estimate is None or running("ft_job") or ws.exists(finetune.KIND, run_id)):
         label = models.resolve(config.base, ws).label
         start_job("ft_job", f"Fine-tuning {label} on this corpus with {finetune.METHOD_LABELS[config.method]}",

@@ -10,6 +10,7 @@ from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure
 from ui import cached, demo, map_view, verdict
+from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.map_controls import projection_form, word_choice
 from ui.safe import md
@@ -36,7 +37,8 @@ def draw(state_key: str, title: str, work) -> None:
     job = finished_job(state_key)
     if job is not None and job.status != DONE:
         st.error(md(job.error or "Cancelled; nothing was saved."))
-    elif state_key not in st.session_state and st.button(title, type="primary", key=f"{state_key}_go"):
+    elif state_key not in st.session_state and presenter_only("train") and st.button(title, type="primary",
+                                                                                   key=f"{state_key}_go"):
         start_job(state_key, title, work, kind="map")
 
 

@@ -10,6 +10,7 @@ from core.jobs import DONE
 from core.preprocess import Pipeline, PipelineConfig, compare_normalisers, corpus_language
 from core.tokens import KIND, build_tokens, load_report, tokens_id
 from ui import cached, demo
+from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.pipeline_form import pipeline_form
 from ui.safe import md
@@ -96,6 +97,6 @@ if ws.exists(KIND, tid):
     effect_report(load_report(ws, tid))
 elif "tokens_job" not in st.session_state:
     st.caption("Same corpus and same settings give the same artifact: a pipeline never runs twice.")
-    if st.button("Run pipeline", type="primary", key="pp_run"):
+    if presenter_only("train") and st.button("Run pipeline", type="primary", key="pp_run"):
         start_job("tokens_job", "Preprocessing the corpus",
                   lambda ctx: build_tokens(ws, cid, config, ctx=ctx), kind="tokens", key=f"tokens-{tid}")

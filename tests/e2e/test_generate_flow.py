@@ -44,7 +44,12 @@ def test_generation_streams_and_stop_keeps_the_text(page: Page, base_url: str, t
     page.screenshot(path=tmp_path / "streaming.png", full_page=True)
     tab.get_by_role("button", name="Stop", exact=True).click()
     expect(tab.get_by_text("stopped by you; the text so far is kept")).to_be_visible(timeout=60_000)
-    expect(tab.locator("span[title^='p = ']").first).to_be_visible()  # the token view, hover titles included
+    token = tab.locator("span.cl-tok").first  # the token view: hovering (or tapping) a token shows its alternatives
+    expect(token).to_be_visible()
+    expect(token.locator(".cl-tip")).to_be_hidden()
+    token.hover()
+    expect(token.locator(".cl-tip")).to_be_visible()
+    expect(token.locator(".cl-tip")).to_contain_text("p = ")
     expect(tab.get_by_test_id("stPlotlyChart").first).to_be_visible()
     page.screenshot(path=tmp_path / "generated.png", full_page=True)
     expect_no_exception(page)

@@ -1,0 +1,122 @@
+"""Private by default, shared on purpose: the sockets a server listens on, and a presenter and a
+viewer in Chromium on a shared server. No traffic goes to any address but loopback."""
+
+from __future__ import annotations
+
+import ipaddress
+
+import psutil
+import pytest
+from playwright.sync_api import expect
+
+from core import access
+from core.corpus.store import ingest_sample
+from core.embeddings.config import EmbeddingConfig
+from core.embeddings.store import load_vectors
+from core.embeddings.train import train_vectors
+from core.preprocess import PipelineConfig
+from core.projection import ProjectionConfig, build_map
+from core.tokens import build_tokens
+from core.workspace import Workspace
+from scripts import streamlit_server
+from tests.e2e.conftest import TIMEOUT_MS
+
+VIEWER_CODE, PRESENTER_CODE = "river-1234-maple-5678", "cedar-4321-prism-8765"
+
+
+def listening(pid: int) -> list[str]:
+    """The addresses the server process listens on."""
+    sockets = psutil.Process(pid).net_connections(kind="inet")
+    return sorted({c.laddr.ip for c in sockets if c.status == psutil.CONN_LISTEN})
+
+
+def test_make_run_listens_on_loopback_only_and_make_share_on_every_interface(tmp_path):
+    private = streamlit_server.start(tmp_path / "a", tmp_path / "a.log", {"HF_HUB_OFFLINE": "1", "CORPUS_LAB_WARMUP": "0"})
+    try:
+        addresses = listening(private.process.pid)
+        assert addresses and all(ipaddress.ip_address(a).is_loopback for a in addresses), addresses
+        assert "Network URL" not in private.output()
+    finally:
+        private.stop()
+    shared = streamlit_server.start(tmp_path / "b", tmp_path / "b.log",
+                                    {"HF_HUB_OFFLINE": "1", "CORPUS_LAB_WARMUP": "0", access.ENV_SHARE: "1",
+                                     access.ENV_VIEWER: VIEWER_CODE}, args=("--server.address", "0.0.0.0"))
+    try:
+        assert listening(shared.process.pid) == ["0.0.0.0"]
+        assert VIEWER_CODE not in shared.output()  # the code is never logged
+    finally:
+        shared.stop()
+
+
+@pytest.fixture
+def shared_server(tmp_path):
+    home = tmp_path / "workspace"
+    ws = Workspace(home)
+    corpus = ingest_sample(ws, "lee")
+    tokens = build_tokens(ws, corpus.id, PipelineConfig())
+    vectors = train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=16, epochs=1))
+    build_map(ws, vectors.id, load_vectors(ws, vectors.id).index_to_key[:300], ProjectionConfig(method="pca"))
+    for key, value in (("active_corpus", corpus.id), ("active_tokens", tokens.id), ("active_vectors", vectors.id)):
+        ws.set_state(key, value)
+    server = streamlit_server.start(home, tmp_path / "streamlit.log",
+                                    {"HF_HUB_OFFLINE": "1", "CORPUS_LAB_WARMUP": "0", access.ENV_SHARE: "1",
+                                     access.ENV_VIEWER: VIEWER_CODE, access.ENV_PRESENTER: PRESENTER_CODE},
+                                    args=("--server.address", "0.0.0.0"))
+    yield server
+    server.stop()
+
+
+def go(page, name: str) -> None:
+    """Through the sidebar, as a user does: a reload would be a new session (and a viewer signs in again)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=name).click()
+    expect(page.get_by_role("heading", name=name).first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def open_map(page) -> None:
+    go(page, "Map")
+    page.get_by_text("What to map, and how").click()
+    page.get_by_role("spinbutton", name="How many").fill("300")
+    page.get_by_role("spinbutton", name="How many").press("Enter")
+    page.get_by_test_id("stSelectbox").filter(has_text="Projection").first.click()
+    page.get_by_role("option", name="PCA").click()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=TIMEOUT_MS)
+
+
+def test_a_presenter_and_a_viewer_on_a_shared_server(browser, shared_server):
+    url = shared_server.url.replace("localhost", "127.0.0.1")
+    presenter = browser.new_context(viewport={"width": 1400, "height": 1000})
+    # A viewer reaches the server through a proxy, as on a client's network: not this machine's browser.
+    viewer = browser.new_context(viewport={"width": 1400, "height": 1000},
+                                 extra_http_headers={"X-Forwarded-For": "192.168.1.77"})
+    try:
+        p = presenter.new_page()
+        p.goto(url)
+        expect(p.get_by_text("Presenter · shared on the network")).to_be_visible(timeout=TIMEOUT_MS)  # no code asked
+        open_map(p)
+
+        v = viewer.new_page()
+        v.goto(url)
+        code = v.get_by_label("Access code")
+        expect(code).to_be_visible(timeout=TIMEOUT_MS)
+        expect(v.get_by_test_id("stSidebar")).to_have_count(0)  # nothing of the app before the code
+        code.fill("wrong-guess")
+        v.get_by_role("button", name="Enter").click()
+        expect(v.get_by_text("That code is not right.")).to_be_visible(timeout=TIMEOUT_MS)
+        code.fill(VIEWER_CODE)
+        v.get_by_role("button", name="Enter").click()
+        expect(v.get_by_text("Viewer · you can look, query and generate")).to_be_visible(timeout=TIMEOUT_MS)
+        open_map(v)  # the presenter's map, shown to the viewer
+        v.screenshot(path=str(shared_server.home.parent / "viewer-map.png"))
+        go(v, "Embeddings")
+        expect(v.get_by_role("tab", name="Leaderboard")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(v.get_by_role("button", name="Train", exact=True)).to_have_count(0)
+        v.get_by_role("tab", name="Leaderboard").click()
+        expect(v.get_by_text("only the presenter can delete corpora or models")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(v.get_by_role("button", name="Delete this model")).to_have_count(0)
+        go(v, "Corpus")
+        expect(v.get_by_text("only the presenter can bring corpora in")).to_be_visible(timeout=TIMEOUT_MS)
+        expect(v.get_by_test_id("stFileUploaderDropzone")).to_have_count(0)
+        assert VIEWER_CODE not in shared_server.output() and PRESENTER_CODE not in shared_server.output()
+    finally:
+        presenter.close()
+        viewer.close()
