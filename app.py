@@ -19,6 +19,7 @@ pages = {
     "Data": [
         st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus"),
         st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
+        st.Page("views/analyze.py", title="Analyze", icon=":material/query_stats:", url_path="analyze"),
     ],
     "Word vectors": [
         st.Page("views/embeddings.py", title="Embeddings", icon=":material/hub:", url_path="embeddings"),

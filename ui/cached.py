@@ -44,6 +44,18 @@ def documents(cid: str):
     return _documents(str(workspace().root), cid)
 
 
+@st.cache_resource(max_entries=4, show_spinner="Loading the corpus index…")
+def _index(root: str, aid: str):
+    from core.analysis import load_index
+
+    return load_index(workspace(), aid)
+
+
+def corpus_index(aid: str):
+    """The analysis index ``aid`` (a ``CorpusIndex``; shared, read-only)."""
+    return _index(str(workspace().root), aid)
+
+
 def stats(cid: str) -> dict:
     return _stats(str(workspace().root), cid)
 

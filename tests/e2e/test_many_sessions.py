@@ -48,7 +48,7 @@ def test_five_sessions_generate_at_once_while_a_sixth_browses(browser, server, t
         assert any(told for _, told in seen), "no waiting session was told its place in line"
         for i, page in enumerate(generators):
             tab = page.get_by_role("tabpanel", name="Generate")
-            expect(tab.locator("span[title^='p = ']").first).to_be_visible(timeout=240_000)  # finished: the token view
+            expect(tab.locator("span.cl-tok").first).to_be_visible(timeout=240_000)  # finished: the token view
             expect_no_exception(page)
             assert not page.get_by_text("Changed from the preset").count(), f"session {i} says its settings changed"
         generators[-1].screenshot(path=tmp_path / "last-session.png", full_page=True)

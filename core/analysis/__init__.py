@@ -1,0 +1,10 @@
+"""Corpus analysis: an index of the corpus' tokens, and what corpus linguists ask of it —
+frequencies and n-grams, collocations with their association measures, concordance lines."""
+
+from core.analysis.collocations import concordance, corpus_pairs, node_collocates
+from core.analysis.index import KIND, CorpusIndex, build_index, index_id, load_index
+from core.analysis.measures import HELP, MEASURES, association
+from core.analysis.ngrams import ngrams
+
+__all__ = ["KIND", "HELP", "MEASURES", "CorpusIndex", "association", "build_index", "concordance", "corpus_pairs",
+           "index_id", "load_index", "ngrams", "node_collocates"]

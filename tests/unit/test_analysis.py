@@ -1,0 +1,124 @@
+"""Corpus analysis: the index, every association measure by hand and against NLTK, n-grams and
+collocations on a tiny corpus whose counts are known, and bad input."""
+
+import math
+
+import pytest
+from nltk.collocations import BigramAssocMeasures, BigramCollocationFinder
+
+from core.analysis import (
+    association,
+    build_index,
+    concordance,
+    corpus_pairs,
+    load_index,
+    ngrams,
+    node_collocates,
+)
+from core.corpus.readers import ReadOptions, Source
+from core.corpus.store import ingest_sources
+from core.errors import UserError
+from core.workspace import Workspace
+
+DOCS = ["the river bank flooded the town", "the bank raised its rates", "a river bank and a river bank",
+        "rates rose at the bank"]
+
+
+@pytest.fixture
+def index(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = ingest_sources(ws, [Source(f"d{i}.txt", d.encode()) for i, d in enumerate(DOCS)], ReadOptions(),
+                         name="banks").id
+    return load_index(ws, build_index(ws, cid).id)
+
+
+def test_the_index_keeps_every_token_and_the_document_boundaries(index):
+    assert index.tokens == sum(len(d.split()) for d in DOCS) and index.documents == 4
+    first = [index.vocab[i] for i in index.ids[index.doc_starts[0]:index.doc_starts[1]]]
+    assert first == DOCS[0].split()
+    assert index.counts[index.id_of("bank")] == 5 and index.id_of("Bank") == index.id_of("bank")
+    with pytest.raises(UserError, match="'zebra' does not occur"):
+        index.id_of("zebra")
+
+
+def test_every_measure_on_a_table_computed_by_hand():
+    # O11 = 10, R1 = 40, C1 = 25, N = 1000  →  E11 = 1.0
+    s = {k: float(v[0]) for k, v in association([10], 40, 25, 1000).items()}
+    assert s["MI"] == pytest.approx(math.log2(10))
+    assert s["MI3"] == pytest.approx(math.log2(1000))
+    assert s["t-score"] == pytest.approx(9 / math.sqrt(10))
+    o = [10, 30, 15, 945]
+    e = [1.0, 39.0, 24.0, 936.0]
+    assert s["log-likelihood"] == pytest.approx(2 * sum(x * math.log(x / y) for x, y in zip(o, e, strict=True)))
+    assert s["logDice"] == pytest.approx(14 + math.log2(20 / 65))
+    assert s["ΔP c|n"] == pytest.approx(10 / 40 - 15 / 960)
+    assert s["ΔP n|c"] == pytest.approx(10 / 25 - 30 / 975)
+    repelled = association([0.5], 40, 25, 1000)["log-likelihood"]
+    assert repelled[0] < 0  # fewer than expected: signed, so it sorts below the attracted pairs
+
+
+def test_the_measures_agree_with_nltk_on_its_own_tables():
+    words = " ".join(DOCS).split()
+    finder = BigramCollocationFinder.from_words(words)
+    measures = BigramAssocMeasures()
+    n = finder.word_fd.N()
+    for (w1, w2), o11 in finder.ngram_fd.items():
+        ours = {k: float(v[0]) for k, v in association([o11], finder.word_fd[w1], finder.word_fd[w2], n).items()}
+        marginals = (o11, (finder.word_fd[w1], finder.word_fd[w2]), n)
+        assert ours["MI"] == pytest.approx(measures.pmi(*marginals))
+        assert abs(ours["log-likelihood"]) == pytest.approx(measures.likelihood_ratio(*marginals))
+        assert ours["t-score"] == pytest.approx(measures.student_t(*marginals), rel=1e-6)
+        assert ours["logDice"] == pytest.approx(14 + math.log2(measures.dice(*marginals)))
+
+
+def test_corpus_pairs_use_first_and_second_position_marginals(index):
+    table = corpus_pairs(index, min_freq=1).set_index(["first", "second"])
+    assert table.loc[("river", "bank"), "frequency"] == 3
+    assert ("town", "the") not in table.index  # never across documents
+    pairs = sum(len(d.split()) - 1 for d in DOCS)
+    # "river" opens 3 pairs, "bank" closes 5 (Evert's table; NLTK would use the words' frequencies)
+    expected = association([3], 3, 5, pairs)
+    assert table.loc[("river", "bank"), "MI"] == pytest.approx(expected["MI"][0])
+    assert table.index[0] in {("river", "bank"), ("the", "bank")}  # the strongest by log-likelihood
+
+
+def test_node_collocates_count_within_the_span_and_never_across_documents(index):
+    table = node_collocates(index, "bank", left=1, right=1, min_freq=1, min_collocate_freq=1).set_index("collocate")
+    assert table.loc["river", "left"] == 3 and table.loc["river", "right"] == 0
+    assert table.loc["the", "frequency"] == 2  # "the bank" twice; "bank the" never
+    assert table.loc["flooded", "right"] == 1 and "raised" in table.index
+    assert "rates" not in table.index  # "bank" ends document 4; "rates" opens no window of it
+    with pytest.raises(UserError, match="No word occurs 9 times"):
+        node_collocates(index, "bank", left=1, right=1, min_freq=9)
+    with pytest.raises(UserError, match="at least one word"):
+        node_collocates(index, "bank", left=0, right=0)
+
+
+def test_ngrams_frequency_documents_filters(index):
+    bigrams = ngrams(index, 2).set_index("ngram")
+    assert bigrams.loc["river bank", "frequency"] == 3 and bigrams.loc["river bank", "documents"] == 2
+    assert "town the" not in bigrams.index  # never across documents
+    assert bigrams.loc["river bank", "per_million"] == pytest.approx(3e6 / index.tokens, abs=0.1)
+    no_stop = ngrams(index, 2, stopwords=frozenset({"the", "a", "and"}))
+    assert not any(g.split()[0] in {"the", "a", "and"} or g.split()[-1] in {"the", "a", "and"} for g in no_stop["ngram"])
+    assert list(ngrams(index, 1, regex="^ri")["ngram"]) == ["river"]
+    with pytest.raises(UserError, match="does not compile"):
+        ngrams(index, 1, regex="(")
+    with pytest.raises(UserError, match="from 1 to 5"):
+        ngrams(index, 6)
+
+
+def test_concordance_lines_and_those_with_a_collocate(index):
+    lines = concordance(index, "bank", context=2)
+    assert len(lines) == 5 and set(lines["node"]) == {"bank"}
+    assert lines.iloc[0]["left"] == "the river" and lines.iloc[0]["right"] == "flooded the"
+    with_river = concordance(index, "bank", collocate="river", left=1, right=1)
+    assert len(with_river) == 3 and all(left.endswith("river") for left in with_river["left"])
+
+
+def test_an_empty_corpus_cannot_be_indexed(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = ingest_sources(ws, [Source("p.txt", b"... !!! ???")], ReadOptions(), name="punctuation").id
+    with pytest.raises(UserError, match="no words to analyse"):
+        build_index(ws, cid)
+    assert not ws.list("index")
