@@ -67,3 +67,27 @@ def test_collocations_of_a_node_word_open_their_concordance_lines():
     at.radio(key="an_mode").set_value("pairs").run()
     pairs = frame(at, "second")
     assert ("al", "qaeda") in set(zip(pairs["first"], pairs["second"], strict=True))
+
+
+def test_keyness_of_one_label_against_another_and_of_picked_documents():
+    ws = Workspace.from_env()
+    corpus = ingest_sample(ws, "polarity")
+    ws.set_state("active_corpus", corpus.id)
+    analysis.build_index(ws, corpus.id)
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page("views/analyze.py").run()
+    at.session_state["an_tabs"] = "Keyness"
+    at.run()
+    assert not at.exception, at.exception
+    at.selectbox(key="an_key_target").set_value("pos").run()
+    positive, negative = frame(at, "target_pm"), at.dataframe[1].value
+    assert "great" in set(positive["word"]) and "bad" in set(negative["word"])
+    assert (positive["log-likelihood"] > 0).all() and (negative["log-likelihood"] < 0).all()
+    assert at.get("plotly_chart")  # every word a dot
+    at.selectbox(key="an_key_pick").set_value("great").run()
+    lines = next(d.value for d in at.dataframe if "side" in d.value.columns)
+    assert set(lines["node"]) == {"great"} and set(lines["side"]) <= {"pos", "neg"}
+    at.radio(key="an_key_way").set_value("documents").run()
+    assert "target is empty" in at.error[0].value and not at.exception  # nothing picked yet: said, not a traceback
+    at.multiselect(key="an_key_docs").set_value([0, 1, 2]).run()
+    assert not at.error and frame(at, "target_pm") is not None

@@ -3,6 +3,7 @@ viewer in Chromium on a shared server. No traffic goes to any address but loopba
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 
 import psutil
@@ -120,3 +121,89 @@ def test_a_presenter_and_a_viewer_on_a_shared_server(browser, shared_server):
     finally:
         presenter.close()
         viewer.close()
+
+
+class Client:
+    """A hand-made Streamlit client over the app's own websocket protocol: what a viewer could send
+    without the page, e.g. a click on a control the page never showed them."""
+
+    def __init__(self, url: str, headers: dict[str, str]):
+        self.url, self.headers = url.replace("http", "ws", 1) + "/_stcore/stream", headers
+        self.pages: dict[str, str] = {}  # url path → page script hash
+
+    async def __aenter__(self):
+        import websockets
+
+        self.ws = await websockets.connect(self.url, additional_headers=self.headers, subprotocols=["streamlit"],
+                                           max_size=None)
+        return self
+
+    async def __aexit__(self, *exc):
+        await self.ws.close()
+
+    async def run(self, page: str = "", widgets: tuple = ()) -> list:
+        """One script run on ``page`` with ``widgets`` (WidgetState kwargs); the elements it drew."""
+        from streamlit.proto.BackMsg_pb2 import BackMsg
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        msg = BackMsg()
+        msg.rerun_script.page_script_hash = self.pages.get(page, "")
+        for state in widgets:
+            msg.rerun_script.widget_states.widgets.add(**state)
+        await self.ws.send(msg.SerializeToString())
+        elements = []
+        while True:
+            forward = ForwardMsg.FromString(await asyncio.wait_for(self.ws.recv(), 60))
+            kind = forward.WhichOneof("type")
+            if kind == "navigation":
+                self.pages.update({p.url_pathname: p.page_script_hash for p in forward.navigation.app_pages})
+            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
+                elements.append(forward.delta.new_element)
+            elif kind == "script_finished":
+                return elements
+
+
+def widget(elements, kind: str, ending: str = "", label: str = ""):
+    for element in elements:
+        if element.WhichOneof("type") == kind:
+            inner = getattr(element, kind)
+            if inner.id.endswith(ending) and label in getattr(inner, "label", ""):
+                return inner
+    return None
+
+
+async def crafted_train_click(url: str, ws: Workspace) -> tuple[bool, int, int]:
+    """The presenter's Train button id, clicked from a signed-in viewer's session."""
+    async with Client(url, {}) as presenter:
+        await presenter.run()
+        train = widget(await presenter.run("embeddings"), "button", "emb_train")
+    assert train is not None, "the presenter sees Train"
+    async with Client(url, {"X-Forwarded-For": "192.168.1.77"}) as viewer:
+        gate = await viewer.run()
+        code, enter = widget(gate, "text_input", label="Access code"), widget(gate, "button", label="Enter")
+        await viewer.run(widgets=({"id": code.id, "string_value": VIEWER_CODE}, {"id": enter.id, "trigger_value": True}))
+        page = await viewer.run("embeddings")
+        shown = widget(page, "button", "emb_train") is not None
+        before = len(ws.list("vectors"))
+        after_click = await viewer.run("embeddings", widgets=({"id": train.id, "trigger_value": True},))
+        await asyncio.sleep(3)
+        started = any(e.WhichOneof("type") == "progress" for e in after_click) or any(
+            (ws.root / ".tmp").glob("vectors-*"))
+        viewer_made = len(ws.list("vectors")) - before + started
+    async with Client(url, {}) as presenter:  # the control: the same message from the presenter does train
+        await presenter.run()
+        await presenter.run("embeddings")
+        await presenter.run("embeddings", widgets=({"id": train.id, "trigger_value": True},))
+        for _ in range(120):
+            if len(ws.list("vectors")) > before:
+                break
+            await asyncio.sleep(0.5)
+    return shown, viewer_made, len(ws.list("vectors")) - before
+
+
+def test_a_crafted_click_on_a_control_a_viewer_never_saw_changes_nothing(shared_server):
+    url = shared_server.url.replace("localhost", "127.0.0.1")
+    shown, by_viewer, by_presenter = asyncio.run(crafted_train_click(url, Workspace(shared_server.home)))
+    assert not shown and by_viewer == 0
+    assert by_presenter == 1  # the same message from the presenter's session trains: the test can fail
+    assert "Traceback" not in shared_server.output()

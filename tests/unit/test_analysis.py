@@ -3,6 +3,7 @@ collocations on a tiny corpus whose counts are known, and bad input."""
 
 import math
 
+import numpy as np
 import pytest
 from nltk.collocations import BigramAssocMeasures, BigramCollocationFinder
 
@@ -11,12 +12,14 @@ from core.analysis import (
     build_index,
     concordance,
     corpus_pairs,
+    keyness,
+    labels_are,
     load_index,
     ngrams,
     node_collocates,
 )
 from core.corpus.readers import ReadOptions, Source
-from core.corpus.store import ingest_sources
+from core.corpus.store import ingest_sample, ingest_sources
 from core.errors import UserError
 from core.workspace import Workspace
 
@@ -122,3 +125,30 @@ def test_an_empty_corpus_cannot_be_indexed(tmp_path):
     with pytest.raises(UserError, match="no words to analyse"):
         build_index(ws, cid)
     assert not ws.list("index")
+
+
+def test_keyness_scores_by_hand_and_its_sides(index):
+    target = np.array([True, True, False, False])  # the first two documents against the last two
+    table = keyness(index, target, min_freq=1).set_index("word")
+    a, b = table.loc["flooded", ["target", "reference"]]
+    assert (a, b) == (1, 0)
+    t_total, r_total = 11, 12  # words in documents 1–2 and in 3–4
+    e1 = t_total * 1 / (t_total + r_total)
+    assert table.loc["flooded", "log-likelihood"] == pytest.approx(2 * math.log(1 / e1))
+    assert table.loc["flooded", "Log Ratio"] == pytest.approx(math.log2((1 / t_total) / (0.5 / r_total)))
+    assert table.loc["a", "log-likelihood"] < 0  # only in the reference: a negative keyword
+    assert table.loc["bank", "%DIFF"] == pytest.approx(((2 / t_total) - (3 / r_total)) / (3 / r_total) * 100)
+    assert 0 < table.loc["flooded", "p"] < 1
+    with pytest.raises(UserError, match="target is empty"):
+        keyness(index, np.zeros(4, bool))
+    with pytest.raises(UserError, match="reference is empty"):
+        keyness(index, np.ones(4, bool))
+
+
+def test_keyness_on_the_polarity_sample_puts_the_words_on_the_right_side(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = ingest_sample(ws, "polarity").id
+    index = load_index(ws, build_index(ws, cid).id)
+    table = keyness(index, labels_are(index, "pos"), min_freq=2).set_index("word")
+    assert all(table.loc[w, "log-likelihood"] < 0 for w in ("bad", "dull"))
+    assert all(table.loc[w, "log-likelihood"] > 0 for w in ("best", "great", "good", "compelling"))
