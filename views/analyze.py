@@ -1,5 +1,6 @@
-"""Analyze: frequencies and n-grams, collocations with their association measures, keyness, and the
-concordance lines behind every number — over an index of the active corpus built once."""
+"""Analyze: frequencies and n-grams, collocations with their association measures, keyness,
+dispersion, and the concordance lines behind every number — over an index of the active corpus
+built once."""
 
 import streamlit as st
 
@@ -35,10 +36,10 @@ if not ws.exists(analysis.KIND, aid):
 
 index = cached.corpus_index(aid)
 st.caption(f"{index.tokens:,} tokens · {len(index.vocab):,} different words · {index.documents:,} documents")
-freq_tab, colloc_tab, key_tab = st.tabs(["Words and n-grams", "Collocations", "Keyness"], key="an_tabs",
-                                        on_change="rerun")
-for tab, panel in ((freq_tab, analysis_view.ngram_panel), (colloc_tab, analysis_view.collocation_panel),
-                   (key_tab, analysis_view.keyness_panel)):
+tabs = st.tabs(["Words and n-grams", "Collocations", "Keyness", "Dispersion"], key="an_tabs", on_change="rerun")
+panels = (analysis_view.ngram_panel, analysis_view.collocation_panel, analysis_view.keyness_panel,
+          analysis_view.dispersion_panel)
+for tab, panel in zip(tabs, panels, strict=True):
     if tab.open:  # only the open tab's body runs
         with tab:
             panel(index)

@@ -1,12 +1,14 @@
 """Corpus analysis: an index of the corpus' tokens, and what corpus linguists ask of it —
-frequencies and n-grams, collocations with their association measures, keyness, concordance lines."""
+frequencies and n-grams, collocations with their association measures, keyness, dispersion, concordance lines."""
 
 from core.analysis.collocations import concordance, corpus_pairs, node_collocates
+from core.analysis.dispersion import dispersion, per_document, positions
 from core.analysis.index import KIND, CorpusIndex, build_index, index_id, load_index
 from core.analysis.keyness import HELP as KEYNESS_HELP
 from core.analysis.keyness import keyness, labels_are
 from core.analysis.measures import HELP, MEASURES, association
 from core.analysis.ngrams import ngrams
 
-__all__ = ["KIND", "HELP", "KEYNESS_HELP", "MEASURES", "CorpusIndex", "association", "build_index", "concordance", "corpus_pairs",
-           "index_id", "keyness", "labels_are", "load_index", "ngrams", "node_collocates"]
+__all__ = ["KIND", "HELP", "KEYNESS_HELP", "MEASURES", "CorpusIndex", "association", "build_index", "concordance",
+           "corpus_pairs", "dispersion", "index_id", "keyness", "labels_are", "load_index", "ngrams", "node_collocates",
+           "per_document", "positions"]

@@ -12,11 +12,13 @@ from core.analysis import (
     build_index,
     concordance,
     corpus_pairs,
+    dispersion,
     keyness,
     labels_are,
     load_index,
     ngrams,
     node_collocates,
+    positions,
 )
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sample, ingest_sources
@@ -152,3 +154,18 @@ def test_keyness_on_the_polarity_sample_puts_the_words_on_the_right_side(tmp_pat
     table = keyness(index, labels_are(index, "pos"), min_freq=2).set_index("word")
     assert all(table.loc[w, "log-likelihood"] < 0 for w in ("bad", "dull"))
     assert all(table.loc[w, "log-likelihood"] > 0 for w in ("best", "great", "good", "compelling"))
+
+
+def test_dispersion_by_hand(index):
+    table = dispersion(index, ["bank", "river"]).set_index("word")
+    sizes = np.array([6, 5, 7, 5]) / 23
+    bank = np.array([1, 1, 2, 1]) / 5
+    assert table.loc["bank", "DP"] == pytest.approx(0.5 * np.abs(bank - sizes).sum())
+    assert table.loc["bank", "DPnorm"] == pytest.approx(table.loc["bank", "DP"] / (1 - sizes.min()))
+    rel = np.array([1 / 6, 1 / 5, 2 / 7, 1 / 5])
+    assert table.loc["bank", "Juilland's D"] == pytest.approx(1 - rel.std() / rel.mean() / math.sqrt(3))
+    assert table.loc["river", "documents"] == 2 and table.loc["bank", "documents"] == 4
+    assert table.loc["river", "DP"] > table.loc["bank", "DP"]  # "river" sits in fewer documents
+    assert list(positions(index, "river")) == [1, 12, 16]
+    with pytest.raises(UserError, match="does not occur"):
+        dispersion(index, ["zebra"])
