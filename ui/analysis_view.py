@@ -202,10 +202,10 @@ def keyness_panel(index) -> None:
               "%DIFF": st.column_config.NumberColumn(format="%.0f", help=analysis.KEYNESS_HELP["%DIFF"]),
               "simple maths": st.column_config.NumberColumn(format="%.2f",
                                                             help=analysis.KEYNESS_HELP["simple maths"])}
-    up.markdown(md(f"**Key in {names[0]}**"))
+    up.markdown(f"**Key in {md(names[0])}**")  # the label escaped, the bold kept
     up.dataframe(table[table["log-likelihood"] > 0].head(200), hide_index=True, width="stretch", height=360,
                  key="an_key_pos", column_config=config)
-    down.markdown(md(f"**Key in {names[1]}** (negative keywords of {names[0]})"))
+    down.markdown(f"**Key in {md(names[1])}** (negative keywords of {md(names[0])})")
     down.dataframe(table[table["log-likelihood"] < 0].iloc[::-1].head(200), hide_index=True, width="stretch",
                    height=360, key="an_key_neg", column_config=config)
     st.download_button("Download (CSV)", table.to_csv(index=False).encode(), "keyness.csv", "text/csv", key="an_key_csv")

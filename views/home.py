@@ -32,18 +32,21 @@ st.markdown(
 2. **Preprocess** — tokenize, fold case (smartly: "US" is not "us"), drop stopwords, stem or
    lemmatize, join phrases like *new_york*; watch each choice change a document, compare
    stemmers with lemmatizers, and see which words each stem merged.
-3. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
+3. **Analyze** — words and n-grams with document frequencies; collocations of a word with MI,
+   t-score, log-likelihood, logDice and ΔP, and the concordance lines behind each; keywords of one
+   label against another; where words occur across the corpus and how evenly.
+4. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
    them on analogy and word-similarity benchmarks side by side; ask for neighbours and analogies
    ("man : king :: woman : ?"); compare two models; import and export vectors.
-4. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
+5. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
    nearest neighbours, semantic axes, and a trust colour that shows where the 2-D picture lies;
    map the documents too.
-5. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
+6. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
    head, per layer and rolled out; why "bank" needs context; the model's next-token guesses.
-6. **Generate** — prompt a language model and watch it write, token by token; greedy, sampling or
+7. **Generate** — prompt a language model and watch it write, token by token; greedy, sampling or
    beam search with every knob; see how sure it was of each token and what else it considered;
    compare two settings or two models; measure a text's perplexity.
-7. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
+8. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
    proof: perplexity before and after, the same prompts side by side, a memorisation check.
 """
 )
