@@ -56,6 +56,7 @@ test-fast: setup
 bench: setup
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/preprocess.py --quick
+	$(PY) bench/analysis.py --quick
 	$(PY) bench/embeddings.py --quick
 	$(PY) bench/glove.py --quick
 	$(PY) bench/projection.py --quick

@@ -16,7 +16,7 @@ from ui.state import active_vectors_id
 
 KEYS = ("an_n", "an_min", "an_stop", "an_regex", "an_node", "an_left", "an_right", "an_cmin", "an_measure",
         "an_pair_min", "an_key_way", "an_key_target", "an_key_reference", "an_key_docs", "an_key_min", "an_key_n",
-        "an_disp_words")
+        "an_disp_words", "an_key_sample")
 
 
 def lines(index, word: str, collocate: str | None = None, left: int = 5, right: int = 5, key: str = "") -> None:
@@ -156,10 +156,30 @@ def collocation_panel(index) -> None:
 def keyness_panel(index) -> None:
     """Words key to a target against a reference: two tables and a chart where every word is a dot."""
     labels = sorted({str(label) for label in index.labels if label is not None})
-    ways = (["labels"] if len(labels) >= 2 else []) + ["documents"]
+    ways = (["labels"] if len(labels) >= 2 else []) + ["documents", "sample"]
     way = st.radio("Compare", ways, horizontal=True, key="an_key_way",
-                   format_func={"labels": "One label against another",
-                                "documents": "Documents I pick against the rest"}.get)
+                   format_func={"labels": "One label against another", "documents": "Documents I pick against the rest",
+                                "sample": "The corpus against a bundled sample"}.get)
+    a, b = st.columns(2)
+    kmin = a.number_input("Min frequency (both sides)", 1, 100_000, 2 if index.tokens < 100_000 else 5, key="an_key_min")
+    smooth = b.number_input("Simple maths N", 0.01, 10_000.0, 1.0, key="an_key_n", help=analysis.KEYNESS_HELP["simple maths"])
+    if way == "sample":
+        from core.corpus.samples import SAMPLES
+
+        key = st.selectbox("Reference", list(SAMPLES), key="an_key_sample", format_func=lambda k: SAMPLES[k].title,
+                           help="A bundled sample as the reference word list, tokenized as this corpus is. Pick one "
+                                "in the same language; the corpus' own sample makes every word score 0.")
+        words, counts = _sample_counts(key)
+        st.caption(md(f"Reference: {SAMPLES[key].title}, {int(counts.sum()):,} tokens."))
+        target, reference, names = np.ones(index.documents, bool), np.zeros(index.documents, bool), ("this corpus",
+                                                                                                   SAMPLES[key].title)
+        try:
+            table = analysis.against_reference(index, words, counts, min_freq=int(kmin), smoothing=float(smooth))
+        except UserError as exc:
+            st.error(md(exc))
+            return
+        _keyness_results(index, table, target, reference, names)
+        return
     if way == "labels":
         a, b = st.columns(2)
         first = a.selectbox("Target label", labels, key="an_key_target")
@@ -171,14 +191,21 @@ def keyness_panel(index) -> None:
                                 format_func=lambda d: f"#{d}", placeholder="Pick documents by number")
         target = np.isin(np.arange(index.documents), picked)
         reference, names = ~target, ("picked", "the rest")
-    a, b = st.columns(2)
-    kmin = a.number_input("Min frequency (both sides)", 1, 100_000, 2 if index.tokens < 100_000 else 5, key="an_key_min")
-    smooth = b.number_input("Simple maths N", 0.01, 10_000.0, 1.0, key="an_key_n", help=analysis.KEYNESS_HELP["simple maths"])
     try:
         table = analysis.keyness(index, target, reference, min_freq=int(kmin), smoothing=float(smooth))
     except UserError as exc:
         st.error(md(exc))
         return
+    _keyness_results(index, table, target, reference, names)
+
+
+@st.cache_resource(max_entries=4, show_spinner="Counting the reference sample's words…")
+def _sample_counts(key: str):
+    return analysis.sample_counts(key)
+
+
+def _keyness_results(index, table, target, reference, names) -> None:
+    """The chart, the two keyword tables and the lines of a word, for any target/reference pair."""
     # every word a dot: how often the reference uses it (x) against the target (y); off the diagonal = key
     fig = go.Figure(go.Scattergl(
         x=np.log10(table["reference_pm"] + 1), y=np.log10(table["target_pm"] + 1), mode="markers",

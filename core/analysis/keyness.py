@@ -53,10 +53,44 @@ def keyness(index: CorpusIndex, target: np.ndarray, reference: np.ndarray | None
         raise UserError("The target is empty: pick at least one document (or a label that some documents have).")
     if not reference.any():
         raise UserError("The reference is empty: it needs at least one document that is not in the target.")
-    token_doc = index.doc_of
     size = len(index.vocab)
-    a = np.bincount(index.ids[target[token_doc]], minlength=size).astype(np.float64)
-    b = np.bincount(index.ids[reference[token_doc]], minlength=size).astype(np.float64)
+    a = np.bincount(index.ids[target[index.doc_of]], minlength=size)
+    b = np.bincount(index.ids[reference[index.doc_of]], minlength=size)
+    return scores(index.vocab, a, b, min_freq=min_freq, smoothing=smoothing)
+
+
+def sample_counts(key: str) -> tuple[list[str], np.ndarray]:
+    """A bundled sample as a reference word list: (words, counts), tokenized as the index is."""
+    from collections import Counter
+
+    from core.analysis.index import DEFAULT
+    from core.corpus.samples import load_sample
+    from core.preprocess import Pipeline
+
+    pipe = Pipeline(DEFAULT)
+    counts = Counter(w for doc in load_sample(key).documents for sentence in pipe.process(doc.text) for w in sentence)
+    words = list(counts)
+    return words, np.array([counts[w] for w in words], dtype=np.int64)
+
+
+def against_reference(index: CorpusIndex, words: list[str], counts: np.ndarray, *, min_freq: int = 5,
+                      smoothing: float = 1.0) -> pd.DataFrame:
+    """The whole corpus against a reference word list (``words`` with their ``counts``)."""
+    vocab = list(dict.fromkeys([*index.vocab, *words]))
+    position = {w: i for i, w in enumerate(vocab)}
+    a = np.zeros(len(vocab), np.int64)
+    a[: len(index.vocab)] = index.counts  # the corpus' own words come first, in its order
+    b = np.zeros(len(vocab), np.int64)
+    b[[position[w] for w in words]] = counts
+    if not np.logical_and(a > 0, b > 0).any():
+        raise UserError("The corpus and the reference share no words: pick a reference in the corpus' language.")
+    return scores(vocab, a, b, min_freq=min_freq, smoothing=smoothing)
+
+
+def scores(vocab: list[str], target_counts: np.ndarray, reference_counts: np.ndarray, *, min_freq: int = 5,
+           smoothing: float = 1.0) -> pd.DataFrame:
+    """The keyness table from each word's count on the two sides (``vocab[i]`` has counts ``[i]``)."""
+    a, b = np.asarray(target_counts, np.float64), np.asarray(reference_counts, np.float64)
     t_total, r_total = a.sum(), b.sum()
     if t_total == 0 or r_total == 0:
         raise UserError("One side has no words at all.")
@@ -74,7 +108,7 @@ def keyness(index: CorpusIndex, target: np.ndarray, reference: np.ndarray | None
     from scipy.stats import chi2
 
     sign = np.where(pm_a >= pm_b, 1.0, -1.0)
-    table = pd.DataFrame({"word": [index.vocab[i] for i in words], "target": a.astype(np.int64),
+    table = pd.DataFrame({"word": [vocab[i] for i in words], "target": a.astype(np.int64),
                           "reference": b.astype(np.int64), "target_pm": pm_a.round(1), "reference_pm": pm_b.round(1),
                           "log-likelihood": sign * g2, "p": chi2.sf(g2, 1), "Log Ratio": log_ratio, "%DIFF": diff,
                           "simple maths": (pm_a + smoothing) / (pm_b + smoothing)})

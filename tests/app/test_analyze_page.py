@@ -104,3 +104,14 @@ def test_dispersion_of_typed_words():
     assert table.set_index("word").loc["bushfire", "DP"] > table.set_index("word").loc["police", "DP"]
     at.text_input(key="an_disp_words").set_value("zebra").run()
     assert "does not occur" in at.error[0].value and not at.exception
+
+
+def test_keyness_of_the_corpus_against_a_bundled_sample():
+    at, _ = open_page()
+    at.session_state["an_tabs"] = "Keyness"
+    at.run()
+    at.radio(key="an_key_way").set_value("sample").run()
+    at.selectbox(key="an_key_sample").set_value("wikipedia").run()
+    assert not at.exception and not at.error
+    key = frame(at, "target_pm")
+    assert {"says", "said", "mr"} <= set(key["word"].head(10))  # a news corpus against an encyclopaedia

@@ -8,6 +8,7 @@ import pytest
 from nltk.collocations import BigramAssocMeasures, BigramCollocationFinder
 
 from core.analysis import (
+    against_reference,
     association,
     build_index,
     concordance,
@@ -19,6 +20,7 @@ from core.analysis import (
     ngrams,
     node_collocates,
     positions,
+    sample_counts,
 )
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sample, ingest_sources
@@ -169,3 +171,28 @@ def test_dispersion_by_hand(index):
     assert list(positions(index, "river")) == [1, 12, 16]
     with pytest.raises(UserError, match="does not occur"):
         dispersion(index, ["zebra"])
+
+
+def test_a_bundled_sample_as_the_reference_word_list(tmp_path):
+    ws = Workspace(tmp_path)
+    index = load_index(ws, build_index(ws, ingest_sample(ws, "lee").id).id)
+    words, counts = sample_counts("wikipedia")
+    table = against_reference(index, words, counts, min_freq=20).set_index("word")
+    assert table.loc["said", "log-likelihood"] > 100 and table.loc["police", "log-likelihood"] > 0  # news
+    assert table.loc["century", "log-likelihood"] < 0 and table.loc["of", "log-likelihood"] < 0  # encyclopaedia prose
+    assert set(table.index) >= {w for w in ("said", "police")}
+    with pytest.raises(UserError, match="share no words"):
+        against_reference(index, ["zzzq", "qqqz"], np.array([5, 5]))
+
+
+def test_ngrams_agree_whichever_way_they_are_sorted(index, monkeypatch):
+    import importlib
+
+    module = importlib.import_module("core.analysis.ngrams")  # the module, not the function of that name
+
+    fast = [ngrams(index, n) for n in (1, 2, 3)]
+    monkeypatch.setattr(module, "KEY_LIMIT", 0)  # as if the vocabulary were too large for one int64 key
+    slow = [ngrams(index, n) for n in (1, 2, 3)]
+    for a, b in zip(fast, slow, strict=True):
+        assert a.sort_values(["frequency", "ngram"]).reset_index(drop=True).equals(
+            b.sort_values(["frequency", "ngram"]).reset_index(drop=True))
