@@ -196,6 +196,10 @@ def keyness_panel(index) -> None:
     except UserError as exc:
         st.error(md(exc))
         return
+    few = min(int(target.sum()), int(reference.sum()))
+    if few < 5:
+        st.warning(f"One side has {few} document{'s' if few != 1 else ''}: its keywords describe that text more "
+                   "than a kind of text. Compare groups of documents for keywords that generalise.")
     _keyness_results(index, table, target, reference, names)
 
 
@@ -282,9 +286,18 @@ def dispersion_panel(index) -> None:
                                 "document's share): 1 = as uneven as possible."),
                                 "Juilland's D": st.column_config.NumberColumn(format="%.3f", help="1 = even relative "
                                 "frequency in every document, 0 = all in one.")})
+    sizes = np.diff(index.doc_starts).astype(float)
+    window = max(1, index.documents // 25)
+    trend = go.Figure()
+    for word in table["word"]:  # per million in each document, smoothed over neighbouring documents in order
+        rate = analysis.per_document(index, word) * 1e6 / np.maximum(sizes, 1)
+        smooth = np.convolve(rate, np.ones(window) / window, mode="same")
+        trend.add_trace(go.Scatter(x=np.arange(index.documents), y=smooth, mode="lines", name=word))
+    trend.update_layout(height=300, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="document (in corpus order)",
+                        yaxis_title="per million", title=f"Over the documents, in order (mean of {window})")
+    st.plotly_chart(trend, key="an_disp_trend")
     labels = [label for label in index.labels if label is not None]
     if len(set(labels)) >= 2:
-        sizes = np.diff(index.doc_starts)
         names = sorted(set(labels))
         per_label = {}
         for word in table["word"]:

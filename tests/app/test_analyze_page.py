@@ -91,6 +91,7 @@ def test_keyness_of_one_label_against_another_and_of_picked_documents():
     assert "target is empty" in at.error[0].value and not at.exception  # nothing picked yet: said, not a traceback
     at.multiselect(key="an_key_docs").set_value([0, 1, 2]).run()
     assert not at.error and frame(at, "target_pm") is not None
+    assert any("One side has 3 documents" in w.value for w in at.warning)  # a few documents: said
 
 
 def test_dispersion_of_typed_words():
@@ -100,7 +101,7 @@ def test_dispersion_of_typed_words():
     assert not at.exception, at.exception
     at.text_input(key="an_disp_words").set_value("police, bushfire fire").run()
     table = frame(at, "DPnorm")
-    assert list(table["word"]) == ["police", "bushfire", "fire"] and at.get("plotly_chart")
+    assert list(table["word"]) == ["police", "bushfire", "fire"] and len(at.get("plotly_chart")) == 2  # barcode, trend
     assert table.set_index("word").loc["bushfire", "DP"] > table.set_index("word").loc["police", "DP"]
     at.text_input(key="an_disp_words").set_value("zebra").run()
     assert "does not occur" in at.error[0].value and not at.exception
