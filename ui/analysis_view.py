@@ -60,7 +60,8 @@ def ngram_panel(index) -> None:
                     help="Words that are stopwords; n-grams that start or end with one.")
     regex = d.text_input("Matching (regular expression)", key="an_regex", placeholder="e.g. ^new  or  (police|army)")
     try:
-        table = analysis.ngrams(index, n, min_freq=int(min_freq), stopwords=stopwords() if stop else frozenset(),
+        stop_list = stopwords(index.language) if stop else frozenset()
+        table = analysis.ngrams(index, n, min_freq=int(min_freq), stopwords=stop_list,
                                 regex=regex)
     except UserError as exc:
         st.error(md(exc))
@@ -94,7 +95,8 @@ def collocation_panel(index) -> None:
     measure = st.selectbox("Sort by", analysis.MEASURES[1:], index=analysis.MEASURES.index("logDice") - 1,
                            key="an_measure", help="\n\n".join(f"**{k}**: {v}" for k, v in analysis.HELP.items()))
     if mode == "node":
-        frequent = [index.vocab[i] for i in np.argsort(-index.counts)[:400] if index.vocab[i] not in stopwords()]
+        stop = stopwords(index.language)
+        frequent = [index.vocab[i] for i in np.argsort(-index.counts)[:400] if index.vocab[i] not in stop]
         a, b, c, d = st.columns([2, 1, 1, 1])
         node = a.text_input("Node word", frequent[0] if frequent else "", key="an_node")
         left = b.number_input("Span left", 0, 20, 4, key="an_left")
@@ -253,7 +255,8 @@ def _keyness_results(index, table, target, reference, names) -> None:
 
 def dispersion_panel(index) -> None:
     """Where words occur across the corpus (a barcode), how evenly (DP, Juilland's D), and per label."""
-    frequent = [index.vocab[i] for i in np.argsort(-index.counts)[:400] if index.vocab[i] not in stopwords()][:3]
+    stop = stopwords(index.language)
+    frequent = [index.vocab[i] for i in np.argsort(-index.counts)[:400] if index.vocab[i] not in stop][:3]
     text = st.text_input("Words (comma or space separated)", " ".join(frequent), key="an_disp_words")
     words = [w for w in text.replace(",", " ").split()]
     try:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from core import analysis
 from core.jobs import DONE
+from core.preprocess import corpus_language
 from ui import analysis_view, cached
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
@@ -21,7 +22,8 @@ if cid is None:
     st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
     st.stop()
 
-aid = analysis.index_id(cid)
+config = analysis.config_for(corpus_language(cid, cached.documents(cid)))  # Chinese: jieba words
+aid = analysis.index_id(cid, config)
 if not ws.exists(analysis.KIND, aid):
     job = finished_job("an_index_job")
     if job is not None and job.status != DONE:
@@ -30,7 +32,7 @@ if not ws.exists(analysis.KIND, aid):
                "built once and kept in the workspace.")
     if "an_index_job" not in st.session_state and presenter_only("train") and st.button(
             "Build the index", type="primary", key="an_build"):
-        start_job("an_index_job", "Indexing the corpus", lambda ctx: analysis.build_index(ws, cid, ctx=ctx),
+        start_job("an_index_job", "Indexing the corpus", lambda ctx: analysis.build_index(ws, cid, config, ctx=ctx),
                   kind="analysis", key=f"index-{aid}")
     st.stop()
 

@@ -18,7 +18,7 @@ Example::
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from pathlib import Path
 
@@ -29,7 +29,7 @@ from core.corpus.store import KIND as CORPUS
 from core.corpus.store import jsonl_path
 from core.errors import UserError
 from core.jobs import NoJob
-from core.preprocess import Pipeline, PipelineConfig
+from core.preprocess import LANGUAGES, Pipeline, PipelineConfig
 from core.workspace import Manifest, Workspace, atomic_write_text
 
 KIND = "index"
@@ -44,6 +44,7 @@ class CorpusIndex:
     doc_starts: np.ndarray  # int64 (documents + 1,)
     vocab: list[str]
     labels: list[str | None]  # one per document
+    language: str = "english"  # as the index was tokenized (stopword lists follow it)
 
     @property
     def tokens(self) -> int:
@@ -77,6 +78,11 @@ class CorpusIndex:
                 return self.lookup[form]
         raise UserError(f"'{word}' does not occur in this corpus ({self.tokens:,} tokens, "
                         f"{len(self.vocab):,} different words). Check the spelling.")
+
+
+def config_for(language: str) -> PipelineConfig:
+    """The light tokenization for a corpus in ``language`` (Chinese is segmented with jieba)."""
+    return replace(DEFAULT, language=language if language in LANGUAGES else "english")
 
 
 def index_id(corpus_id: str, config: PipelineConfig = DEFAULT) -> str:
@@ -134,4 +140,5 @@ def load_index(ws: Workspace, artifact_id: str) -> CorpusIndex:
         raise UserError(f"The index {artifact_id} is damaged ({exc}); delete it and build it again.") from None
     if ids.dtype != np.int32 or starts[-1] != ids.size or (ids.size and ids.max() >= len(vocab)):
         raise UserError(f"The index {artifact_id} does not hold together; delete it and build it again.")
-    return CorpusIndex(ids=ids, doc_starts=starts, vocab=vocab, labels=labels)
+    language = ws.manifest(KIND, artifact_id).config.get("language", "english")
+    return CorpusIndex(ids=ids, doc_starts=starts, vocab=vocab, labels=labels, language=language)

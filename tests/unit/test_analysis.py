@@ -12,6 +12,7 @@ from core.analysis import (
     association,
     build_index,
     concordance,
+    config_for,
     corpus_pairs,
     dispersion,
     keyness,
@@ -25,6 +26,7 @@ from core.analysis import (
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sample, ingest_sources
 from core.errors import UserError
+from core.stats import stopwords
 from core.workspace import Workspace
 
 DOCS = ["the river bank flooded the town", "the bank raised its rates", "a river bank and a river bank",
@@ -196,3 +198,15 @@ def test_ngrams_agree_whichever_way_they_are_sorted(index, monkeypatch):
     for a, b in zip(fast, slow, strict=True):
         assert a.sort_values(["frequency", "ngram"]).reset_index(drop=True).equals(
             b.sort_values(["frequency", "ngram"]).reset_index(drop=True))
+
+
+def test_a_chinese_corpus_is_indexed_in_words_not_characters(tmp_path):
+    ws = Workspace(tmp_path)
+    text = "我们在北京大学学习自然语言处理。北京大学的图书馆很大。我们喜欢自然语言处理。"
+    cid = ingest_sources(ws, [Source("zh.txt", text.encode())], ReadOptions(), name="zh").id
+    index = load_index(ws, build_index(ws, cid, config_for("chinese")).id)
+    assert index.language == "chinese"
+    assert "北京大学" in index.vocab or "北京" in index.vocab  # jieba words
+    assert all(len(w) <= 6 for w in index.vocab) and not all(len(w) == 1 for w in index.vocab)
+    top = ngrams(index, 1, stopwords=stopwords("chinese"))
+    assert "的" not in set(top["ngram"])  # the Chinese stopword list applies
