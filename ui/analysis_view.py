@@ -19,10 +19,10 @@ KEYS = ("an_n", "an_min", "an_stop", "an_regex", "an_node", "an_left", "an_right
         "an_disp_words", "an_key_sample")
 
 
-def lines(index, word: str, collocate: str | None = None, left: int = 5, right: int = 5, key: str = "") -> None:
+def lines(index, texts, word: str, collocate: str | None = None, left: int = 5, right: int = 5, key: str = "") -> None:
     """The concordance behind a number: every line of ``word`` (with ``collocate`` in its span)."""
     try:
-        table = analysis.concordance(index, word, collocate=collocate, left=left, right=right)
+        table = analysis.concordance(index, word, collocate=collocate, left=left, right=right, texts=texts)
     except UserError as exc:
         st.error(md(exc))
         return
@@ -51,7 +51,7 @@ def elsewhere(word: str, key: str) -> None:
         st.switch_page("views/map.py")
 
 
-def ngram_panel(index) -> None:
+def ngram_panel(index, texts) -> None:
     """Frequencies of words or n-grams, filtered, as bars and a table."""
     a, b, c, d = st.columns([1, 1, 1, 2])
     n = a.selectbox("n", [1, 2, 3, 4, 5], key="an_n", format_func=lambda k: "words" if k == 1 else f"{k}-grams")
@@ -84,11 +84,11 @@ def ngram_panel(index) -> None:
         if pick:
             first, *rest = pick.split()
             # an n-gram's lines: its first word with the second right after it
-            lines(index, first, rest[0] if rest else None, 0, 1, key="an_pick")
+            lines(index, texts, first, rest[0] if rest else None, 0, 1, key="an_pick")
             elsewhere(first, key="an_pick")
 
 
-def collocation_panel(index) -> None:
+def collocation_panel(index, texts) -> None:
     """Collocates of a node word (with a network) or the corpus' strongest pairs."""
     mode = st.radio("Collocations", ["node", "pairs"], horizontal=True, key="an_mode",
                     format_func={"node": "Of a node word", "pairs": "Strongest pairs in the corpus"}.get)
@@ -138,7 +138,7 @@ def collocation_panel(index) -> None:
                              "text/csv", key="an_colloc_csv")
         pick = st.selectbox("Lines with", list(table["collocate"].head(200)), key="an_colloc_pick")
         if pick:
-            lines(index, node, pick, int(left), int(right), key="an_colloc")
+            lines(index, texts, node, pick, int(left), int(right), key="an_colloc")
         elsewhere(node.strip().lower(), key="an_node")
     else:
         pmin = st.number_input("Min frequency of a pair", 1, 100_000, 5, key="an_pair_min")
@@ -155,7 +155,7 @@ def collocation_panel(index) -> None:
                    "log-likelihood and logDice sit in between.")
 
 
-def keyness_panel(index) -> None:
+def keyness_panel(index, texts) -> None:
     """Words key to a target against a reference: two tables and a chart where every word is a dot."""
     labels = sorted({str(label) for label in index.labels if label is not None})
     ways = (["labels"] if len(labels) >= 2 else []) + ["documents", "sample"]
@@ -180,7 +180,7 @@ def keyness_panel(index) -> None:
         except UserError as exc:
             st.error(md(exc))
             return
-        _keyness_results(index, table, target, reference, names)
+        _keyness_results(index, texts, table, target, reference, names)
         return
     if way == "labels":
         a, b = st.columns(2)
@@ -202,7 +202,7 @@ def keyness_panel(index) -> None:
     if few < 5:
         st.warning(f"One side has {few} document{'s' if few != 1 else ''}: its keywords describe that text more "
                    "than a kind of text. Compare groups of documents for keywords that generalise.")
-    _keyness_results(index, table, target, reference, names)
+    _keyness_results(index, texts, table, target, reference, names)
 
 
 @st.cache_resource(max_entries=4, show_spinner="Counting the reference sample's words…")
@@ -210,7 +210,7 @@ def _sample_counts(key: str):
     return analysis.sample_counts(key)
 
 
-def _keyness_results(index, table, target, reference, names) -> None:
+def _keyness_results(index, texts, table, target, reference, names) -> None:
     """The chart, the two keyword tables and the lines of a word, for any target/reference pair."""
     # every word a dot: how often the reference uses it (x) against the target (y); off the diagonal = key
     fig = go.Figure(go.Scattergl(
@@ -244,7 +244,7 @@ def _keyness_results(index, table, target, reference, names) -> None:
     st.download_button("Download (CSV)", table.to_csv(index=False).encode(), "keyness.csv", "text/csv", key="an_key_csv")
     word = chosen[0] if chosen else st.selectbox("Lines of", list(table["word"].head(200)), key="an_key_pick")
     if word:
-        found = analysis.concordance(index, word, limit=400)
+        found = analysis.concordance(index, word, limit=400, texts=texts)
         found.insert(0, "side", [names[0] if target[d] else names[1] if reference[d] else "neither"
                                  for d in found["document"]])
         st.caption(md(f"Lines of '{word}' on both sides" + (" (picked on the chart)" if chosen else "")))
@@ -253,7 +253,7 @@ def _keyness_results(index, table, target, reference, names) -> None:
                                     "right": st.column_config.TextColumn(width="large")})
 
 
-def dispersion_panel(index) -> None:
+def dispersion_panel(index, texts) -> None:
     """Where words occur across the corpus (a barcode), how evenly (DP, Juilland's D), and per label."""
     stop = stopwords(index.language)
     frequent = [index.vocab[i] for i in np.argsort(-index.counts)[:400] if index.vocab[i] not in stop][:3]

@@ -44,4 +44,4 @@ panels = (analysis_view.ngram_panel, analysis_view.collocation_panel, analysis_v
 for tab, panel in zip(tabs, panels, strict=True):
     if tab.open:  # only the open tab's body runs
         with tab:
-            panel(index)
+            panel(index, [d.text for d in cached.documents(cid)])  # concordance lines from the original text

@@ -11,6 +11,9 @@ Spans never cross documents. Example::
 
 from __future__ import annotations
 
+import re
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 
@@ -99,26 +102,50 @@ def corpus_pairs(index: CorpusIndex, *, min_freq: int = 5) -> pd.DataFrame:
 
 
 def concordance(index: CorpusIndex, word: str, *, collocate: str | None = None, left: int = 5, right: int = 5,
-                context: int = 8, limit: int = 200) -> pd.DataFrame:
+                context: int = 8, limit: int = 200, texts: Sequence[str] | None = None,
+                chars: int = 70) -> pd.DataFrame:
     """Key-word-in-context lines of ``word`` (only those with ``collocate`` within the span, if given):
-    columns document, left, node, right. Tokens as indexed (lowercase, no punctuation)."""
+    columns document, left, node, right.
+
+    With the documents' ``texts`` the lines are the original text (case, punctuation, ``chars``
+    characters each side): the k-th occurrence of the word in a document's tokens is its k-th match
+    in the text. Without them, or where the two disagree, the indexed tokens (lowercase, no
+    punctuation, ``context`` tokens each side).
+    """
     node = index.id_of(word)
     positions = np.flatnonzero(index.ids == node)
     if collocate:
         _check_span(left, right)
         other = index.id_of(collocate)
-        hit = np.zeros(positions.size, bool)
-        lookup = {int(p): i for i, p in enumerate(positions)}
-        for _, p, q in _window(index, positions, left, right):
-            for pos in p[index.ids[q] == other]:
-                hit[lookup[int(pos)]] = True
-        positions = positions[hit]
+        found = [p[index.ids[q] == other] for _, p, q in _window(index, positions, left, right)]
+        positions = positions[np.isin(positions, np.concatenate(found) if found else [])]
     positions = positions[:limit]
+    pattern = _word_pattern(index.vocab[node], index.language) if texts is not None else None
+    matches: dict[int, list[re.Match]] = {}
     rows = []
     for p in positions:
         d = int(index.doc_of[p])
         start, end = int(index.doc_starts[d]), int(index.doc_starts[d + 1])
+        if pattern is not None:
+            if d not in matches:
+                found = list(pattern.finditer(texts[d]))
+                # only where text and tokens agree on how often the word occurs ("police-led" is one token)
+                matches[d] = found if len(found) == np.count_nonzero(index.ids[start:end] == node) else []
+            k = int(np.count_nonzero(index.ids[start:p] == node))  # the k-th occurrence in this document
+            if k < len(matches[d]):
+                m, text = matches[d][k], texts[d]
+                rows.append({"document": d, "left": " ".join(text[max(0, m.start() - chars):m.start()].split()),
+                             "node": m.group(0), "right": " ".join(text[m.end():m.end() + chars].split())})
+                continue
         words = lambda lo, hi: " ".join(index.vocab[i] for i in index.ids[lo:hi])  # noqa: E731
         rows.append({"document": d, "left": words(max(start, p - context), p), "node": index.vocab[index.ids[p]],
                      "right": words(p + 1, min(end, p + 1 + context))})
     return pd.DataFrame(rows, columns=["document", "left", "node", "right"])
+
+
+def _word_pattern(word: str, language: str) -> re.Pattern:
+    """``word`` as the tokenizer saw it, in any case; whole words only where words have boundaries."""
+    body = re.escape(word)
+    if language == "chinese":
+        return re.compile(body, re.IGNORECASE)
+    return re.compile(rf"(?<![^\W_]){body}(?![^\W_])", re.IGNORECASE)

@@ -31,7 +31,7 @@ def test_collocates_of_a_node_word_and_their_lines(browser, fresh_server, tmp_pa
         settle(page)
         grid = page.get_by_test_id("stDataFrame").first
         expect(grid).to_be_visible()
-        expect(page.get_by_text("Closer = higher logDice")).to_be_attached()  # the collocate network
+        expect(page.get_by_text("Closer = higher logDice").first).to_be_attached()  # the collocate network
         pick = page.get_by_test_id("stSelectbox").filter(has_text="Lines with")
         pick.click()
         page.keyboard.type("said")  # the list is long: type to filter it, as a user would

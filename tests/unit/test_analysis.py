@@ -125,6 +125,17 @@ def test_concordance_lines_and_those_with_a_collocate(index):
     assert len(with_river) == 3 and all(left.endswith("river") for left in with_river["left"])
 
 
+def test_concordance_lines_come_from_the_original_text_where_it_agrees_with_the_tokens(index):
+    texts = [d.capitalize() + "." for d in DOCS]
+    texts[2] = "A river-bank and a river bank, and a river bank."  # three "bank"s in the text, two in the tokens
+    lines = concordance(index, "bank", texts=texts)
+    first = lines.iloc[0]
+    assert (first["left"], first["node"], first["right"]) == ("The river", "bank", "flooded the town.")
+    disagree = lines[lines["document"] == 2]
+    assert list(disagree["left"]) == ["a river", "a river bank and a river"]  # tokens where they disagree
+    assert len(lines) == len(concordance(index, "bank"))
+
+
 def test_an_empty_corpus_cannot_be_indexed(tmp_path):
     ws = Workspace(tmp_path)
     cid = ingest_sources(ws, [Source("p.txt", b"... !!! ???")], ReadOptions(), name="punctuation").id
