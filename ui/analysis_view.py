@@ -19,6 +19,12 @@ KEYS = ("an_n", "an_min", "an_stop", "an_regex", "an_node", "an_left", "an_right
         "an_disp_words", "an_key_sample")
 
 
+def _clicked(event, frame, column: str) -> str | None:
+    """The ``column`` value of the table row the user clicked, if any."""
+    rows = event.selection.rows if event is not None and hasattr(event, "selection") else []
+    return str(frame[column].iloc[rows[0]]) if rows and rows[0] < len(frame) else None
+
+
 def lines(index, texts, word: str, collocate: str | None = None, left: int = 5, right: int = 5, key: str = "") -> None:
     """The concordance behind a number: every line of ``word`` (with ``collocate`` in its span)."""
     try:
@@ -77,10 +83,11 @@ def ngram_panel(index, texts) -> None:
                           xaxis_title="frequency")
         left, right = st.columns([2, 3])
         left.plotly_chart(fig, key="an_bars")
-        right.dataframe(table, hide_index=True, width="stretch", height=520, key="an_table")
+        clicked = _clicked(right.dataframe(table, hide_index=True, width="stretch", height=520, key="an_table",
+                                           on_select="rerun", selection_mode="single-row"), table, "ngram")
         right.download_button("Download (CSV)", table.to_csv(index=False).encode(), f"{n}-grams.csv", "text/csv",
                               key="an_csv")
-        pick = st.selectbox("Concordance of", list(table["ngram"].head(200)), key="an_pick")
+        pick = clicked or st.selectbox("Concordance of (or click a row)", list(table["ngram"].head(200)), key="an_pick")
         if pick:
             first, *rest = pick.split()
             # an n-gram's lines: its first word with the second right after it
@@ -131,12 +138,15 @@ def collocation_panel(index, texts) -> None:
         fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), title=f"Closer = higher {measure}",
                           xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"))
         graph.plotly_chart(fig, key="an_network")
-        grid.dataframe(table, hide_index=True, width="stretch", height=460, key="an_colloc",
-                       column_config={m: st.column_config.NumberColumn(format="%.2f", help=analysis.HELP[m])
-                                      for m in analysis.MEASURES[1:]})
+        clicked = _clicked(grid.dataframe(table, hide_index=True, width="stretch", height=460, key="an_colloc",
+                                          on_select="rerun", selection_mode="single-row",
+                                          column_config={m: st.column_config.NumberColumn(format="%.2f",
+                                                                                          help=analysis.HELP[m])
+                                                         for m in analysis.MEASURES[1:]}), table, "collocate")
         grid.download_button("Download (CSV)", table.to_csv(index=False).encode(), f"collocates-{node}.csv",
                              "text/csv", key="an_colloc_csv")
-        pick = st.selectbox("Lines with", list(table["collocate"].head(200)), key="an_colloc_pick")
+        pick = clicked or st.selectbox("Lines with (or click a row)", list(table["collocate"].head(200)),
+                                       key="an_colloc_pick")
         if pick:
             lines(index, texts, node, pick, int(left), int(right), key="an_colloc")
         elsewhere(node.strip().lower(), key="an_node")
@@ -236,13 +246,18 @@ def _keyness_results(index, texts, table, target, reference, names) -> None:
               "simple maths": st.column_config.NumberColumn(format="%.2f",
                                                             help=analysis.KEYNESS_HELP["simple maths"])}
     up.markdown(f"**Key in {md(names[0])}**")  # the label escaped, the bold kept
-    up.dataframe(table[table["log-likelihood"] > 0].head(200), hide_index=True, width="stretch", height=360,
-                 key="an_key_pos", column_config=config)
+    positive = table[table["log-likelihood"] > 0].head(200)
+    clicked = _clicked(up.dataframe(positive, hide_index=True, width="stretch", height=360, key="an_key_pos",
+                                    column_config=config, on_select="rerun", selection_mode="single-row"),
+                       positive, "word")
     down.markdown(f"**Key in {md(names[1])}** (negative keywords of {md(names[0])})")
-    down.dataframe(table[table["log-likelihood"] < 0].iloc[::-1].head(200), hide_index=True, width="stretch",
-                   height=360, key="an_key_neg", column_config=config)
+    negative = table[table["log-likelihood"] < 0].iloc[::-1].head(200)
+    clicked = _clicked(down.dataframe(negative, hide_index=True, width="stretch", height=360, key="an_key_neg",
+                                      column_config=config, on_select="rerun", selection_mode="single-row"),
+                       negative, "word") or clicked
     st.download_button("Download (CSV)", table.to_csv(index=False).encode(), "keyness.csv", "text/csv", key="an_key_csv")
-    word = chosen[0] if chosen else st.selectbox("Lines of", list(table["word"].head(200)), key="an_key_pick")
+    word = clicked or (chosen[0] if chosen else st.selectbox("Lines of (or click a row or a dot)",
+                                                              list(table["word"].head(200)), key="an_key_pick"))
     if word:
         found = analysis.concordance(index, word, limit=400, texts=texts)
         found.insert(0, "side", [names[0] if target[d] else names[1] if reference[d] else "neither"
