@@ -266,6 +266,13 @@ def _keyness_results(index, texts, table, target, reference, names) -> None:
         st.dataframe(found, hide_index=True, width="stretch", key="an_key_lines",
                      column_config={"left": st.column_config.TextColumn(width="large"),
                                     "right": st.column_config.TextColumn(width="large")})
+        counts = analysis.per_document(index, word)
+        top = np.argsort(-counts, kind="stable")[:10]
+        top = top[counts[top] > 0]
+        st.caption(md(f"The documents '{word}' comes from most: "
+                      + ", ".join(f"#{d} ({counts[d]}×{', ' + str(index.labels[d]) if index.labels[d] else ''})"
+                                  for d in top)))
+        elsewhere(word, key="an_key")
 
 
 def dispersion_panel(index, texts) -> None:

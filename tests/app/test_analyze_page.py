@@ -88,6 +88,7 @@ def test_keyness_of_one_label_against_another_and_of_picked_documents():
     at.selectbox(key="an_key_pick").set_value("great").run()
     lines = next(d.value for d in at.dataframe if "side" in d.value.columns)
     assert {n.lower() for n in lines["node"]} == {"great"} and set(lines["side"]) <= {"pos", "neg"}
+    assert any("The documents" in c.value and "comes from most" in c.value for c in at.caption)
     at.radio(key="an_key_way").set_value("documents").run()
     assert "target is empty" in at.error[0].value and not at.exception  # nothing picked yet: said, not a traceback
     at.multiselect(key="an_key_docs").set_value([0, 1, 2]).run()
