@@ -50,8 +50,9 @@ def test_make_run_listens_on_loopback_only_and_make_share_on_every_interface(tmp
         shared.stop()
 
 
-@pytest.fixture
-def shared_server(tmp_path):
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory):
+    tmp_path = tmp_path_factory.mktemp("shared")  # one server for this module's two browser tests
     home = tmp_path / "workspace"
     ws = Workspace(home)
     corpus = ingest_sample(ws, "lee")
