@@ -1,0 +1,222 @@
+"""LDA topics (gensim) over the analysis index of a corpus, kept as an artifact without pickle.
+
+The documents are the index's documents as bags of words, without stopwords, very short words,
+words in fewer than ``min_df`` documents or in more than ``max_df_share`` of them. gensim's
+``LdaModel`` learns the topics; the artifact keeps what showing and assigning need, as NumPy and
+JSON: the topic-word probabilities, each document's topic shares, the vocabulary, the settings and
+the coherence (u_mass and c_v on the same documents). A new text is assigned by LDA's own
+variational inference against the stored topics (``assign``), so no pickled model is ever loaded.
+
+Example::
+
+    m = build_lda(ws, corpus_id, LdaConfig(topics=8))
+    model = load_lda(ws, m.id)
+    model.top_words(0, 10), model.doc_topics[:3], assign(model, "the bushfire burned near Sydney")
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+import numpy as np
+
+from core.analysis import build_index, config_for, load_index
+from core.errors import UserError
+from core.jobs import NoJob
+from core.stats import stopwords
+from core.workspace import Manifest, Workspace, atomic_write_text, package_versions
+
+KIND = "topics"
+
+
+@dataclass(frozen=True)
+class LdaConfig:
+    topics: int = 8
+    passes: int = 10
+    # gensim's names. Not "auto" by default: learned in small chunks, alpha ran away to 15 for one
+    # topic on a planted corpus and every document leaned on it.
+    alpha: str = "symmetric"  # "symmetric", "asymmetric" or "auto"
+    eta: str = "symmetric"  # "symmetric" or "auto"
+    seed: int = 42
+    min_df: int = 2  # a word must occur in at least this many documents
+    max_df_share: float = 0.5  # … and in at most this share of them
+    max_words: int = 10_000
+
+    def validate(self, documents: int) -> LdaConfig:
+        if not 2 <= self.topics <= 100:
+            raise UserError("Choose between 2 and 100 topics.")
+        if not 1 <= self.passes <= 200:
+            raise UserError("Choose between 1 and 200 passes.")
+        if self.alpha not in ("auto", "symmetric", "asymmetric") or self.eta not in ("auto", "symmetric"):
+            raise UserError("alpha: auto, symmetric or asymmetric; eta: auto or symmetric.")
+        if documents < 2 * self.topics:
+            raise UserError(f"{self.topics} topics need at least {2 * self.topics} documents; this corpus has "
+                            f"{documents}. Choose fewer topics, or split long texts into paragraphs when you bring "
+                            "the corpus in.")
+        return self
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> LdaConfig:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass(frozen=True, eq=False)
+class TopicModel:
+    topic_words: np.ndarray  # float32 (topics, words): p(word | topic), rows sum to 1
+    doc_topics: np.ndarray  # float32 (documents, topics): p(topic | document), rows sum to 1
+    vocab: list[str]
+    labels: list[str | None]  # the documents' labels
+    coherence: dict  # {"u_mass": float, "c_v": float}
+    alpha: np.ndarray  # float32 (topics,), for assigning new texts
+
+    @property
+    def topics(self) -> int:
+        return int(self.topic_words.shape[0])
+
+    def top_words(self, topic: int, n: int = 10, relevance: float = 1.0) -> list[tuple[str, float]]:
+        """The topic's ``n`` most relevant words: λ·log p(w|t) + (1−λ)·log(p(w|t)/p(w)) (Sievert &
+        Shirley 2014); λ = 1 is plain probability, lower λ favours words special to the topic."""
+        p = self.topic_words[topic].astype(np.float64)
+        marginal = np.maximum(self.word_share, 1e-12)
+        score = relevance * np.log(p + 1e-12) + (1 - relevance) * np.log((p + 1e-12) / marginal)
+        top = np.argsort(-score)[:n]
+        return [(self.vocab[i], float(p[i])) for i in top]
+
+    @property
+    def word_share(self) -> np.ndarray:
+        """p(word) over the corpus, from the topics weighted by their share of the documents."""
+        weights = self.doc_topics.mean(axis=0)
+        return (weights[:, None] * self.topic_words).sum(axis=0)
+
+
+def _bags(index, config: LdaConfig):
+    """(bags of words as gensim wants them, kept vocabulary) from the index's documents."""
+    size = len(index.vocab)
+    stop = stopwords(index.language)
+    keep = np.array([len(w) > 2 and w not in stop and any(c.isalpha() for c in w) for w in index.vocab], bool)
+    pairs = np.unique(index.doc_of.astype(np.int64) * size + index.ids)  # (document, word) once each
+    df = np.bincount(pairs % size, minlength=size)
+    keep &= (df >= config.min_df) & (df <= config.max_df_share * index.documents)
+    if keep.sum() > config.max_words:
+        cut = np.sort(index.counts[keep])[-config.max_words]
+        keep &= index.counts >= cut
+    kept = np.flatnonzero(keep)
+    if kept.size < config.topics * 3:
+        raise UserError(f"Only {kept.size} words are left after leaving out stopwords, rare and ubiquitous words: "
+                        f"too few for {config.topics} topics. Choose fewer topics or bring a larger corpus.")
+    new_id = np.full(size, -1, np.int64)
+    new_id[kept] = np.arange(kept.size)
+    bags = []
+    for d in range(index.documents):
+        ids = new_id[index.ids[index.doc_starts[d]:index.doc_starts[d + 1]]]
+        ids = ids[ids >= 0]
+        words, counts = np.unique(ids, return_counts=True)
+        bags.append(list(zip(words.tolist(), counts.tolist(), strict=True)))
+    if sum(1 for b in bags if b) < 2 * config.topics:
+        raise UserError("Too few documents have words left to find topics in; choose fewer topics.")
+    return bags, [index.vocab[i] for i in kept]
+
+
+def lda_id(corpus_id: str, config: LdaConfig) -> str:
+    return Workspace.artifact_id(KIND, {"method": "lda", **config.to_dict()}, parents=[corpus_id])
+
+
+def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, language: str = "english") -> Manifest:
+    """Learn LDA topics on the corpus (its analysis index is built first if missing)."""
+    ctx = ctx or NoJob()
+    artifact_id = lda_id(corpus_id, config)
+    if ws.exists(KIND, artifact_id):
+        return ws.manifest(KIND, artifact_id)
+    ctx.progress(0.02, "Indexing the corpus")
+    index_manifest = build_index(ws, corpus_id, config_for(language))
+    index = load_index(ws, index_manifest.id)
+    config.validate(index.documents)
+    bags, vocab = _bags(index, config)
+    from gensim.corpora import Dictionary
+    from gensim.models import CoherenceModel, LdaModel
+
+    id2word = Dictionary.from_corpus(bags, id2word=dict(enumerate(vocab)))
+    # Online updates in chunks of a tenth of the corpus: with gensim's default chunk of 2,000 a corpus
+    # of a few hundred documents gets one update per pass, and 20 passes do not separate even planted
+    # topics (tests/unit/test_topics.py); ten updates per pass do. A pass at a time, so the job shows
+    # progress and Cancel works between passes; seeded, so the same settings give the same topics.
+    model = LdaModel(id2word=id2word, num_topics=config.topics, alpha=config.alpha, eta=config.eta,
+                     random_state=config.seed, chunksize=min(2000, max(8, len(bags) // 10)), update_every=1,
+                     eval_every=None)
+    for done in range(1, config.passes + 1):
+        ctx.check_cancelled()
+        model.update(bags, passes=1)
+        ctx.progress(0.05 + 0.8 * done / config.passes, f"Pass {done} of {config.passes}")
+    ctx.progress(0.88, "Measuring coherence")
+    texts = [[vocab[w] for w, c in bag for _ in range(c)] for bag in bags]
+    coherence = {measure: float(CoherenceModel(model=model, corpus=bags, texts=texts, dictionary=id2word,
+                                               coherence=measure, topn=10, processes=1).get_coherence())
+                 for measure in ("u_mass", "c_v")}
+    gamma, _ = model.inference(bags)
+    doc_topics = (gamma / gamma.sum(axis=1, keepdims=True)).astype(np.float32)
+    topic_words = model.get_topics().astype(np.float32)
+    alpha = np.asarray(model.alpha, dtype=np.float32)
+
+    def write(folder: Path) -> dict:
+        np.save(folder / "topic_words.npy", topic_words, allow_pickle=False)
+        np.save(folder / "doc_topics.npy", doc_topics, allow_pickle=False)
+        np.save(folder / "alpha.npy", alpha, allow_pickle=False)
+        atomic_write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
+        atomic_write_text(folder / "labels.json", json.dumps(index.labels, ensure_ascii=False))
+        return {"method": "lda", "topics": config.topics, "documents": index.documents, "words": len(vocab),
+                **{f"coherence_{k}": round(v, 4) for k, v in coherence.items()}}
+
+    corpus = ws.manifest("corpus", corpus_id)
+    manifest = ws.create(KIND, artifact_id, name=f"LDA {config.topics} topics · {corpus.name}",
+                         config={"method": "lda", **config.to_dict()}, parents=[corpus_id], write=write,
+                         versions=package_versions("gensim", "numpy"))
+    ctx.progress(1.0, f"{config.topics} topics; coherence c_v {coherence['c_v']:.3f}")
+    return manifest
+
+
+def load_lda(ws: Workspace, artifact_id: str) -> TopicModel:
+    folder = ws.path(KIND, artifact_id)
+    try:
+        topic_words = np.load(folder / "topic_words.npy", allow_pickle=False)
+        doc_topics = np.load(folder / "doc_topics.npy", allow_pickle=False)
+        alpha = np.load(folder / "alpha.npy", allow_pickle=False)
+        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
+        labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise UserError(f"The topic model {artifact_id} is damaged ({exc}); delete it and build it again.") from None
+    metrics = ws.manifest(KIND, artifact_id).metrics
+    coherence = {k: metrics.get(f"coherence_{k}") for k in ("u_mass", "c_v")}
+    return TopicModel(topic_words, doc_topics, vocab, labels, coherence, alpha)
+
+
+def assign(model: TopicModel, text: str, *, language: str = "english", iterations: int = 100) -> np.ndarray:
+    """p(topic | text) for a new text: LDA's variational inference for one document (Blei et al. 2003),
+    against the stored topics. Words the model does not know are ignored."""
+    from scipy.special import digamma
+
+    from core.analysis import config_for
+    from core.preprocess import Pipeline
+
+    lookup = {w: i for i, w in enumerate(model.vocab)}
+    words = [lookup[w] for sentence in Pipeline(config_for(language)).process(text) for w in sentence if w in lookup]
+    if not words:
+        raise UserError("None of this text's words are in the topic model's vocabulary: type a longer text on the "
+                        "corpus' subject.")
+    ids, counts = np.unique(words, return_counts=True)
+    beta = model.topic_words[:, ids].astype(np.float64)  # (topics, words)
+    gamma = model.alpha.astype(np.float64) + counts.sum() / model.topics
+    for _ in range(iterations):
+        weights = np.exp(digamma(gamma))[:, None] * beta
+        phi = weights / weights.sum(axis=0, keepdims=True)
+        new = model.alpha + (phi * counts).sum(axis=1)
+        if np.abs(new - gamma).mean() < 1e-5:
+            gamma = new
+            break
+        gamma = new
+    return (gamma / gamma.sum()).astype(np.float32)

@@ -1,0 +1,63 @@
+"""LDA topics on a corpus with planted topics: recovered, coherent, stored without pickle, and able
+to place a new text; tiny corpora get a clear message."""
+
+import random
+
+import numpy as np
+import pytest
+
+from core.corpus.readers import ReadOptions, Source
+from core.corpus.store import ingest_sources
+from core.errors import UserError
+from core.topics import KIND, LdaConfig, assign, build_lda, load_lda
+from core.workspace import Workspace
+
+PLANTED = {
+    "sports": "football goal striker referee match stadium league coach player season".split(),
+    "cooking": "recipe oven flour butter sugar garlic onion simmer pastry kitchen".split(),
+    "space": "rocket orbit planet astronaut telescope galaxy launch satellite lunar comet".split(),
+}
+
+
+def planted_corpus(ws: Workspace, per_topic: int = 20) -> str:
+    rng = random.Random(0)
+    sources = []
+    for name, words in PLANTED.items():
+        for i in range(per_topic):
+            text = " ".join(rng.choice(words) for _ in range(40))
+            sources.append(Source(f"{name}{i:02d}.txt", text.encode()))
+    return ingest_sources(ws, sources, ReadOptions(), name="planted").id
+
+
+def test_lda_recovers_planted_topics_and_places_a_new_text(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = planted_corpus(ws)
+    m = build_lda(ws, cid, LdaConfig(topics=3, passes=20))
+    model = load_lda(ws, m.id)
+    assert model.topic_words.shape[0] == 3 and np.allclose(model.doc_topics.sum(axis=1), 1, atol=1e-4)
+    found = {}
+    for t in range(3):
+        top = {w for w, _ in model.top_words(t, 5)}
+        owners = [name for name, words in PLANTED.items() if top <= set(words)]
+        assert len(owners) == 1, (t, top)  # each topic's top words come from one planted vocabulary
+        found[owners[0]] = t
+    assert set(found) == set(PLANTED)
+    assert model.coherence["c_v"] > 0.5 and model.coherence["u_mass"] is not None
+    shares = assign(model, "The rocket left orbit and the astronaut saw a comet near the planet.")
+    assert int(np.argmax(shares)) == found["space"] and shares.max() > 0.6
+    assert not list(ws.path(KIND, m.id).glob("*.pkl"))  # arrays and JSON only
+    assert build_lda(ws, cid, LdaConfig(topics=3, passes=20)).id == m.id  # same settings: the same artifact
+
+
+def test_tiny_corpora_are_told_what_would_work(tmp_path):
+    ws = Workspace(tmp_path)
+    one = ingest_sources(ws, [Source("a.txt", b"just one document about football")], ReadOptions(), name="one").id
+    with pytest.raises(UserError, match="at least 16 documents"):
+        build_lda(ws, one, LdaConfig(topics=8))
+    same = ingest_sources(ws, [Source(f"s{i}.txt", b"the same words again") for i in range(10)], ReadOptions(),
+                          name="same").id
+    with pytest.raises(UserError, match="too few for 2 topics|words are left"):
+        build_lda(ws, same, LdaConfig(topics=2))
+    with pytest.raises(UserError, match="vocabulary"):
+        model = load_lda(ws, build_lda(ws, planted_corpus(ws), LdaConfig(topics=3, passes=5)).id)
+        assign(model, "zzz qqq")
