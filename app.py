@@ -20,6 +20,7 @@ pages = {
         st.Page("views/corpus.py", title="Corpus", icon=":material/description:", url_path="corpus"),
         st.Page("views/preprocess.py", title="Preprocess", icon=":material/tune:", url_path="preprocess"),
         st.Page("views/analyze.py", title="Analyze", icon=":material/query_stats:", url_path="analyze"),
+        st.Page("views/topics.py", title="Topics", icon=":material/category:", url_path="topics"),
     ],
     "Word vectors": [
         st.Page("views/embeddings.py", title="Embeddings", icon=":material/hub:", url_path="embeddings"),

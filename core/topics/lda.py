@@ -220,3 +220,22 @@ def assign(model: TopicModel, text: str, *, language: str = "english", iteration
             break
         gamma = new
     return (gamma / gamma.sum()).astype(np.float32)
+
+
+def topic_map(model: TopicModel) -> np.ndarray:
+    """Intertopic distance map, as LDAvis draws it: Jensen-Shannon distances between the topics'
+    word distributions, laid out in 2-D by classical multidimensional scaling. (topics, 2) float."""
+    p = model.topic_words.astype(np.float64) + 1e-12
+    p /= p.sum(axis=1, keepdims=True)
+    k = p.shape[0]
+    d = np.zeros((k, k))
+    for i in range(k):
+        m = 0.5 * (p[i] + p)
+        kl_i = (p[i] * np.log(p[i] / m)).sum(axis=1)
+        kl_j = (p * np.log(p / m)).sum(axis=1)
+        d[i] = np.sqrt(np.maximum(0.5 * (kl_i + kl_j), 0))
+    j = np.eye(k) - np.ones((k, k)) / k
+    b = -0.5 * j @ (d ** 2) @ j
+    values, vectors = np.linalg.eigh(b)
+    top = np.argsort(values)[::-1][:2]
+    return vectors[:, top] * np.sqrt(np.maximum(values[top], 0))

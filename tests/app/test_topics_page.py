@@ -1,0 +1,48 @@
+"""The Topics page on the Lee sample: find LDA topics as a job, read them, rename one, place a text."""
+
+from streamlit.testing.v1 import AppTest
+
+from core import topics
+from core.corpus.store import ingest_sample
+from core.workspace import Workspace
+from tests.app.conftest import APP, wait_until
+
+
+def open_page() -> tuple[AppTest, Workspace]:
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page("views/topics.py").run()
+    assert not at.exception, at.exception
+    return at, ws
+
+
+def test_find_topics_read_them_rename_one_and_place_a_text():
+    at, ws = open_page()
+    assert any("No topic model" in i.value for i in at.info)
+    at.number_input(key="tp_k").set_value(6).run()
+    at.button(key="tp_go").click().run()
+    at = wait_until(at, lambda a: any(m.label == "Coherence c_v" for m in a.metric))
+    assert len(ws.list(topics.KIND)) == 1 and not at.exception
+    charts = at.get("plotly_chart")
+    assert len(charts) >= 6 + 2  # one bar chart per topic, the map, the order chart
+    mid = ws.list(topics.KIND)[0].id
+    at.text_input(key=f"tp_name_{mid}_0").set_value("Firefighting").run()
+    at.button(key="tp_save_names").click().run()
+    assert ws.get_state(f"topic_names:{mid}") == {"0": "Firefighting"}
+    assert "Firefighting" in at.selectbox(key="tp_topic").options  # the name is used everywhere on the page
+    at.text_area(key="tp_text").set_value("Palestinian militants and Israeli troops clashed in Gaza.").run()
+    assert not at.exception and at.get("plotly_chart")
+    at.text_area(key="tp_text").set_value("zzzq qqqz").run()
+    assert "vocabulary" in at.error[0].value
+
+
+def test_too_many_topics_for_the_corpus_is_explained():
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sample(ws, "polarity").id)
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page("views/topics.py").run()
+    at.number_input(key="tp_k").set_value(100).run()
+    at.button(key="tp_go").click().run()
+    at = wait_until(at, lambda a: a.error)
+    assert "too few for 100 topics" in at.error[0].value and not at.exception  # what would work, said

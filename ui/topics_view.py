@@ -1,0 +1,147 @@
+"""The Topics page's parts: the LDA form, and everything shown of a topic model — named topics with
+their words, the intertopic map, typical documents, shares per label and over the corpus, and
+where a new text belongs."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+
+from core import topics
+from core.errors import UserError
+from ui.access import is_presenter, presenter_only
+from ui.safe import md
+
+KEYS = ("tp_k", "tp_passes", "tp_alpha", "tp_seed", "tp_lambda", "tp_topic", "tp_text")
+PREVIEW = 300
+
+
+def lda_form() -> topics.LdaConfig:
+    a, b, c, d = st.columns(4)
+    k = a.number_input("Topics", 2, 100, 8, key="tp_k", help="How many topics LDA looks for. Compare the coherence "
+                       "of a few choices: higher c_v usually reads better.")
+    passes = b.number_input("Passes", 1, 200, 10, key="tp_passes", help="Times LDA goes over the corpus.")
+    alpha = c.selectbox("alpha", ["symmetric", "asymmetric", "auto"], key="tp_alpha",
+                        help="The prior on each document's topic mix: symmetric treats topics alike; asymmetric "
+                             "lets a few be common; auto learns it (can run away on small corpora).")
+    seed = d.number_input("Seed", 0, 2**31 - 1, 42, key="tp_seed")
+    return topics.LdaConfig(topics=int(k), passes=int(passes), alpha=alpha, seed=int(seed))
+
+
+def names_of(ws, mid: str, model: topics.TopicModel) -> list[str]:
+    """Each topic's name: the one the presenter gave it, else its three most probable words."""
+    given = ws.get_state(f"topic_names:{mid}") or {}
+    return [given.get(str(t)) or f"{t}: " + ", ".join(w for w, _ in model.top_words(t, 3)) for t in range(model.topics)]
+
+
+def show(ws, mid: str, model: topics.TopicModel, texts: list[str], language: str) -> None:
+    names = names_of(ws, mid, model)
+    a, b, c = st.columns(3)
+    a.metric("Topics", model.topics)
+    b.metric("Coherence c_v", f"{model.coherence['c_v']:.3f}",
+             help="How often a topic's top words occur near each other in the corpus (0 to 1; above ~0.5 reads as "
+                  "a theme, below ~0.4 as a list of words).")
+    c.metric("Coherence u_mass", f"{model.coherence['u_mass']:.2f}", help="Closer to 0 is more coherent.")
+    relevance = st.slider("Relevance λ", 0.0, 1.0, 0.6, 0.05, key="tp_lambda",
+                          help="1: the topic's most probable words; lower: words special to the topic rather than "
+                               "frequent everywhere (LDAvis' relevance; 0.6 reads best in its user study).")
+    _word_bars(model, names, relevance)
+    left, right = st.columns(2)
+    with left:
+        _topic_map(model, names)
+    with right:
+        _per_label(model, names)
+    _typical(model, names, texts)
+    _assign(model, names, language)
+    if is_presenter():
+        with st.expander("Rename topics"):
+            given = ws.get_state(f"topic_names:{mid}") or {}
+            cols = st.columns(2)
+            fresh = {str(t): cols[t % 2].text_input(f"Topic {t}", given.get(str(t), ""), key=f"tp_name_{mid}_{t}",
+                                                    placeholder=names[t]).strip()
+                     for t in range(model.topics)}
+            if st.button("Save the names", key="tp_save_names"):
+                ws.set_state(f"topic_names:{mid}", {t: n for t, n in fresh.items() if n})
+                st.rerun()
+    else:
+        presenter_only("workspace")
+
+
+def _word_bars(model, names, relevance: float) -> None:
+    per_row = 4
+    for start in range(0, model.topics, per_row):
+        cols = st.columns(per_row)
+        for t in range(start, min(start + per_row, model.topics)):
+            words = model.top_words(t, 10, relevance)
+            fig = go.Figure(go.Bar(x=[p for _, p in words][::-1], y=[w for w, _ in words][::-1], orientation="h",
+                                   marker_color="#1c7ed6", hovertemplate="%{y}: p = %{x:.3f}<extra></extra>"))
+            fig.update_layout(title=dict(text=names[t], font=dict(size=13)), height=300,
+                              margin=dict(l=10, r=10, t=35, b=10), xaxis=dict(showticklabels=False))
+            cols[t - start].plotly_chart(fig, key=f"tp_bars_{t}")
+
+
+def _topic_map(model, names) -> None:
+    xy = topics.topic_map(model)
+    share = model.doc_topics.mean(axis=0)
+    fig = go.Figure(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers+text", text=[n.split(":")[0] for n in names],
+                               customdata=np.stack([names, np.round(share * 100, 1)], axis=1),
+                               marker=dict(size=20 + 200 * share, color="#74c0fc", opacity=0.7,
+                                           line=dict(color="#1c7ed6", width=1)),
+                               hovertemplate="%{customdata[0]}<br>%{customdata[1]}% of the corpus<extra></extra>"))
+    fig.update_layout(title="Intertopic distances (size: share of the corpus)", height=380,
+                      margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False),
+                      yaxis=dict(visible=False, scaleanchor="x"))
+    st.plotly_chart(fig, key="tp_map")
+
+
+def _per_label(model, names) -> None:
+    labels = [str(lab) for lab in model.labels if lab is not None]
+    if len(set(labels)) >= 2:
+        groups = sorted(set(labels))
+        fig = go.Figure([go.Bar(name=names[t], x=groups,
+                                y=[model.doc_topics[[i for i, lab in enumerate(model.labels) if str(lab) == g], t].mean()
+                                   for g in groups]) for t in range(model.topics)])
+        fig.update_layout(barmode="stack", title="Topic share per label", height=380, yaxis_tickformat=".0%",
+                          margin=dict(l=10, r=10, t=40, b=10), legend=dict(font=dict(size=10)))
+        st.plotly_chart(fig, key="tp_labels")
+        return
+    window = max(1, model.doc_topics.shape[0] // 25)
+    kernel = np.ones(window) / window
+    fig = go.Figure([go.Scatter(x=np.arange(model.doc_topics.shape[0]), y=np.convolve(model.doc_topics[:, t], kernel,
+                                                                                     mode="same"),
+                                name=names[t], stackgroup="one") for t in range(model.topics)])
+    fig.update_layout(title=f"Topic share over the documents, in order (mean of {window})", height=380,
+                      yaxis_tickformat=".0%", margin=dict(l=10, r=10, t=40, b=10), legend=dict(font=dict(size=10)))
+    st.plotly_chart(fig, key="tp_order")
+
+
+def _typical(model, names, texts) -> None:
+    topic = st.selectbox("Typical documents of", range(model.topics), format_func=names.__getitem__, key="tp_topic")
+    order = np.argsort(-model.doc_topics[:, topic])[:5]
+    rows = [{"document": int(d), "share": float(model.doc_topics[d, topic]), "text": " ".join(texts[d][:PREVIEW].split())}
+            for d in order]
+    st.dataframe(rows, hide_index=True, width="stretch", key="tp_typical",
+                 column_config={"share": st.column_config.ProgressColumn("share", min_value=0.0, max_value=1.0,
+                                                                         format="%.2f"),
+                                "text": st.column_config.TextColumn(width="large")})
+    mixed = int((model.doc_topics.max(axis=1) < 0.5).sum())
+    st.caption(f"{mixed:,} of {model.doc_topics.shape[0]:,} documents have no topic above half their mix: counted "
+               "here, not hidden.")
+
+
+def _assign(model, names, language: str) -> None:
+    text = st.text_area("Where does a new text belong?", key="tp_text", height=90,
+                        placeholder="Paste a paragraph on the corpus' subject")
+    if not text.strip():
+        return
+    try:
+        shares = topics.assign(model, text, language=language)
+    except UserError as exc:
+        st.error(md(exc))
+        return
+    order = np.argsort(-shares)
+    fig = go.Figure(go.Bar(x=[names[t] for t in order], y=shares[order], marker_color="#1c7ed6",
+                           hovertemplate="%{x}: %{y:.0%}<extra></extra>"))
+    fig.update_layout(height=280, margin=dict(l=10, r=10, t=10, b=10), yaxis_tickformat=".0%")
+    st.plotly_chart(fig, key="tp_assign")
