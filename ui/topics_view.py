@@ -10,7 +10,9 @@ import streamlit as st
 
 from core import topics
 from core.errors import UserError
+from core.jobs import DONE
 from ui.access import is_presenter, presenter_only
+from ui.jobs import finished_job, start_job
 from ui.safe import md
 
 KEYS = ("tp_k", "tp_passes", "tp_alpha", "tp_seed", "tp_lambda", "tp_topic", "tp_text")
@@ -27,6 +29,37 @@ def lda_form() -> topics.LdaConfig:
                              "lets a few be common; auto learns it (can run away on small corpora).")
     seed = d.number_input("Seed", 0, 2**31 - 1, 42, key="tp_seed")
     return topics.LdaConfig(topics=int(k), passes=int(passes), alpha=alpha, seed=int(seed))
+
+
+SWEEP = (4, 6, 8, 10, 12, 15, 20)
+
+
+def sweep(ws, cid: str, config: topics.LdaConfig, language: str) -> None:
+    """Coherence against the number of topics, as a job: a suggestion, not a rule."""
+    job = finished_job("tp_sweep_job")
+    if job is not None and job.status == DONE:
+        st.session_state["tp_sweep"] = {"corpus": cid, "rows": job.result}
+    elif job is not None:
+        st.error(md(job.error or "Cancelled."))
+    result = st.session_state.get("tp_sweep")
+    if result and result["corpus"] == cid:
+        rows = result["rows"]
+        best = max(rows, key=lambda r: r["c_v"])
+        fig = go.Figure([go.Scatter(x=[r["topics"] for r in rows], y=[r["c_v"] for r in rows], name="c_v",
+                                    mode="lines+markers"),
+                         go.Scatter(x=[r["topics"] for r in rows], y=[r["u_mass"] for r in rows], name="u_mass",
+                                    mode="lines+markers", yaxis="y2")])
+        fig.update_layout(height=260, margin=dict(l=10, r=10, t=30, b=10), xaxis_title="topics",
+                          yaxis=dict(title="c_v (higher is better)"),
+                          yaxis2=dict(title="u_mass (closer to 0)", overlaying="y", side="right"),
+                          title=f"Highest c_v at {best['topics']} topics", legend=dict(orientation="h", y=-0.3))
+        st.plotly_chart(fig, key="tp_sweep_chart")
+    elif "tp_sweep_job" not in st.session_state and presenter_only("train") and st.button(
+            "Suggest a number of topics", key="tp_sweep_go",
+            help=f"Fits LDA with {', '.join(map(str, SWEEP))} topics and plots their coherence."):
+        start_job("tp_sweep_job", "Comparing numbers of topics",
+                  lambda ctx: topics.coherence_sweep(ws, cid, list(SWEEP), config, ctx, language=language),
+                  kind="topics", key=f"sweep-{cid}-{config.passes}-{config.seed}-{config.alpha}")
 
 
 def names_of(ws, mid: str, model: topics.TopicModel) -> list[str]:

@@ -25,6 +25,7 @@ language = corpus_language(cid, cached.documents(cid))
 
 with st.expander("Find topics (LDA)", expanded=not any(cid in m.parents for m in ws.list(topics.KIND))):
     config = topics_view.lda_form()
+    topics_view.sweep(ws, cid, config, language)
     job = finished_job("tp_job")
     if job is not None and job.status == DONE:
         st.session_state["tp_model"] = job.result.id

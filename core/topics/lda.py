@@ -17,7 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -127,17 +127,15 @@ def lda_id(corpus_id: str, config: LdaConfig) -> str:
     return Workspace.artifact_id(KIND, {"method": "lda", **config.to_dict()}, parents=[corpus_id])
 
 
-def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, language: str = "english") -> Manifest:
-    """Learn LDA topics on the corpus (its analysis index is built first if missing)."""
-    ctx = ctx or NoJob()
-    artifact_id = lda_id(corpus_id, config)
-    if ws.exists(KIND, artifact_id):
-        return ws.manifest(KIND, artifact_id)
+def _documents(ws: Workspace, corpus_id: str, config: LdaConfig, language: str, ctx):
     ctx.progress(0.02, "Indexing the corpus")
-    index_manifest = build_index(ws, corpus_id, config_for(language))
-    index = load_index(ws, index_manifest.id)
+    index = load_index(ws, build_index(ws, corpus_id, config_for(language)).id)
     config.validate(index.documents)
-    bags, vocab = _bags(index, config)
+    return (index, *_bags(index, config))
+
+
+def _train(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.05, 0.85)):
+    """(gensim LdaModel, its dictionary, {"u_mass", "c_v"}) — trained a pass at a time."""
     from gensim.corpora import Dictionary
     from gensim.models import CoherenceModel, LdaModel
 
@@ -149,15 +147,26 @@ def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, lan
     model = LdaModel(id2word=id2word, num_topics=config.topics, alpha=config.alpha, eta=config.eta,
                      random_state=config.seed, chunksize=min(2000, max(8, len(bags) // 10)), update_every=1,
                      eval_every=None)
+    lo, hi = span
     for done in range(1, config.passes + 1):
         ctx.check_cancelled()
         model.update(bags, passes=1)
-        ctx.progress(0.05 + 0.8 * done / config.passes, f"Pass {done} of {config.passes}")
-    ctx.progress(0.88, "Measuring coherence")
+        ctx.progress(lo + (hi - lo) * done / config.passes, f"{config.topics} topics: pass {done} of {config.passes}")
     texts = [[vocab[w] for w, c in bag for _ in range(c)] for bag in bags]
     coherence = {measure: float(CoherenceModel(model=model, corpus=bags, texts=texts, dictionary=id2word,
                                                coherence=measure, topn=10, processes=1).get_coherence())
                  for measure in ("u_mass", "c_v")}
+    return model, coherence
+
+
+def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, language: str = "english") -> Manifest:
+    """Learn LDA topics on the corpus (its analysis index is built first if missing)."""
+    ctx = ctx or NoJob()
+    artifact_id = lda_id(corpus_id, config)
+    if ws.exists(KIND, artifact_id):
+        return ws.manifest(KIND, artifact_id)
+    index, bags, vocab = _documents(ws, corpus_id, config, language, ctx)
+    model, coherence = _train(bags, vocab, config, ctx)
     gamma, _ = model.inference(bags)
     doc_topics = (gamma / gamma.sum(axis=1, keepdims=True)).astype(np.float32)
     topic_words = model.get_topics().astype(np.float32)
@@ -178,6 +187,24 @@ def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, lan
                          versions=package_versions("gensim", "numpy"))
     ctx.progress(1.0, f"{config.topics} topics; coherence c_v {coherence['c_v']:.3f}")
     return manifest
+
+
+def coherence_sweep(ws: Workspace, corpus_id: str, ks: list[int], config: LdaConfig, ctx=None, *,
+                    language: str = "english") -> list[dict]:
+    """c_v and u_mass of an LDA with each number of topics in ``ks`` (other settings from ``config``):
+    ``[{"topics": 4, "c_v": 0.41, "u_mass": -2.3}, …]``, to suggest a number of topics."""
+    ctx = ctx or NoJob()
+    ks = sorted({int(k) for k in ks})
+    if not ks:
+        raise UserError("Give at least one number of topics.")
+    _, bags, vocab = _documents(ws, corpus_id, replace(config, topics=max(ks)), language, ctx)
+    rows = []
+    for i, k in enumerate(ks):
+        span = (0.05 + 0.9 * i / len(ks), 0.05 + 0.9 * (i + 1) / len(ks))
+        _, coherence = _train(bags, vocab, replace(config, topics=k), ctx, span)
+        rows.append({"topics": k, **coherence})
+        ctx.metric(topics=k, **coherence)
+    return rows
 
 
 def load_lda(ws: Workspace, artifact_id: str) -> TopicModel:

@@ -46,3 +46,13 @@ def test_too_many_topics_for_the_corpus_is_explained():
     at.button(key="tp_go").click().run()
     at = wait_until(at, lambda a: a.error)
     assert "too few for 100 topics" in at.error[0].value and not at.exception  # what would work, said
+
+
+def test_the_coherence_sweep_suggests_a_number_of_topics():
+    at, _ = open_page()
+    at.number_input(key="tp_passes").set_value(2).run()
+    at.button(key="tp_sweep_go").click().run()
+    at = wait_until(at, lambda a: "tp_sweep" in a.session_state)
+    rows = at.session_state["tp_sweep"]["rows"]
+    assert [r["topics"] for r in rows] == [4, 6, 8, 10, 12, 15, 20] and all(0 < r["c_v"] < 1 for r in rows)
+    assert at.get("plotly_chart") and not at.exception

@@ -9,7 +9,7 @@ import pytest
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources
 from core.errors import UserError
-from core.topics import KIND, LdaConfig, assign, build_lda, load_lda
+from core.topics import KIND, LdaConfig, assign, build_lda, coherence_sweep, load_lda
 from core.workspace import Workspace
 
 PLANTED = {
@@ -61,3 +61,12 @@ def test_tiny_corpora_are_told_what_would_work(tmp_path):
     with pytest.raises(UserError, match="vocabulary"):
         model = load_lda(ws, build_lda(ws, planted_corpus(ws), LdaConfig(topics=3, passes=5)).id)
         assign(model, "zzz qqq")
+
+
+def test_the_coherence_sweep_shows_where_the_planted_topics_are(tmp_path):
+    ws = Workspace(tmp_path)
+    rows = {r["topics"]: r for r in coherence_sweep(ws, planted_corpus(ws), [2, 3, 6], LdaConfig(passes=20))}
+    assert list(rows) == [2, 3, 6]
+    # two topics must mix two vocabularies; three separate them, and splitting further gains nothing
+    assert rows[3]["c_v"] > rows[2]["c_v"] + 0.05 and rows[3]["u_mass"] > rows[2]["u_mass"]
+    assert rows[3]["c_v"] >= rows[6]["c_v"] - 0.01
