@@ -57,6 +57,7 @@ bench: setup
 	$(PY) bench/ingest.py --quick
 	$(PY) bench/preprocess.py --quick
 	$(PY) bench/analysis.py --quick
+	$(PY) bench/topics.py --quick
 	$(PY) bench/embeddings.py --quick
 	$(PY) bench/glove.py --quick
 	$(PY) bench/projection.py --quick
