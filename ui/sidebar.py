@@ -41,6 +41,11 @@ def render() -> None:
         if vectors:
             m = ws.manifest("vectors", vectors)
             st.caption(md(f"Vectors: {m.name} · {m.metrics.get('words', 0):,} words"))
+        models = [m for m in ws.list("topics") if active in m.parents] if active else []
+        if models:  # the one chosen on the Topics page, else the newest
+            chosen = next((m for m in models if m.id == st.session_state.get("tp_model")),
+                          max(models, key=lambda m: m.created))
+            st.caption("Topics: " + md(chosen.name) + (f" (+{len(models) - 1} more)" if len(models) > 1 else ""))
         if is_presenter():  # where the files are on disk is the machine owner's business
             st.caption("Workspace")
             st.text(str(ws.root))

@@ -2,14 +2,14 @@
 
 import streamlit as st
 
-from core import projection
+from core import projection, topics
 from core.docmap import build_doc_map, doc_map_id, load_doc_map
 from core.embeddings.quality import map_verdict
 from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure
-from ui import cached, demo, map_view, verdict
+from ui import cached, demo, map_view, topics_view, verdict
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.map_controls import projection_form, word_choice
@@ -103,8 +103,19 @@ with docs_tab:
         else:
             data = load_doc_map(ws, docs_id)
             labelled = any(data.labels)
-            by = st.radio("Colour by", ["label", "trust"] if labelled else ["trust"], horizontal=True, key="doc_colour")
-            colour = Colour("label", data.labels, categorical=True) if by == "label" else Colour("trust", data.trust)
+            topic_models = sorted((m for m in ws.list(topics.KIND) if cid in m.parents), key=lambda m: m.created)
+            ways = (["label"] if labelled else []) + (["topic"] if topic_models else []) + ["trust"]
+            by = st.radio("Colour by", ways, horizontal=True, key="doc_colour")
+            if by == "topic":  # the session's topic model on the Topics page, else the newest
+                chosen = st.session_state.get("tp_model")
+                mid = chosen if any(m.id == chosen for m in topic_models) else topic_models[-1].id
+                model = topics.load_lda(ws, mid)
+                names = topics_view.names_of(ws, mid, model)
+                colour = Colour("topic", [names[int(t)] for t in model.doc_topics[list(data.rows)].argmax(axis=1)],
+                                categorical=True)
+                st.caption(md(f"Each document coloured by its largest topic in {ws.manifest(topics.KIND, mid).name}."))
+            else:
+                colour = Colour("label", data.labels, categorical=True) if by == "label" else Colour("trust", data.trust)
             names = [f"doc {r}" for r in data.rows]
             fig = map_figure(names, data.coords, color=colour, hover={"text": data.previews, "label": data.labels},
                              title="Documents")

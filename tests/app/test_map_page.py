@@ -101,3 +101,10 @@ def test_document_map_coloured_by_label():
     assert not at.exception, at.exception
     assert [r.value for r in at.radio if r.key == "doc_colour"][0] == "label"
     assert charts(at)
+    from core.topics import LdaConfig, build_lda
+
+    build_lda(ws, ws.get_state("active_corpus"), LdaConfig(topics=3, passes=2))  # a topic model of this corpus
+    at.run()
+    at.radio(key="doc_colour").set_value("topic").run()
+    assert not at.exception, at.exception
+    assert any("coloured by its largest topic" in c.value for c in at.caption) and charts(at)

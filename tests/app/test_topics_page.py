@@ -31,6 +31,7 @@ def test_find_topics_read_them_rename_one_and_place_a_text():
     at.button(key="tp_save_names").click().run()
     assert ws.get_state(f"topic_names:{mid}") == {"0": "Firefighting"}
     assert "Firefighting" in at.selectbox(key="tp_topic").options  # the name is used everywhere on the page
+    assert any("Topics: LDA 6 topics" in c.value for c in at.sidebar.caption), [c.value for c in at.sidebar.caption]
     at.text_area(key="tp_text").set_value("Palestinian militants and Israeli troops clashed in Gaza.").run()
     assert not at.exception and at.get("plotly_chart")
     at.text_area(key="tp_text").set_value("zzzq qqqz").run()
