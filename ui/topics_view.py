@@ -15,7 +15,8 @@ from ui.access import is_presenter, presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 
-KEYS = ("tp_k", "tp_passes", "tp_alpha", "tp_seed", "tp_lambda", "tp_topic", "tp_text")
+KEYS = ("tp_k", "tp_passes", "tp_alpha", "tp_seed", "tp_lambda", "tp_topic", "tp_text", "tp_min_size", "tp_neighbours",
+        "tp_cseed")
 PREVIEW = 300
 
 
@@ -29,6 +30,17 @@ def lda_form() -> topics.LdaConfig:
                              "lets a few be common; auto learns it (can run away on small corpora).")
     seed = d.number_input("Seed", 0, 2**31 - 1, 42, key="tp_seed")
     return topics.LdaConfig(topics=int(k), passes=int(passes), alpha=alpha, seed=int(seed))
+
+
+def cluster_form() -> topics.ClusterConfig:
+    a, b, c = st.columns(3)
+    size = a.number_input("Minimum cluster size (0 = automatic)", 0, 10_000, 0, key="tp_min_size",
+                          help="HDBSCAN's smallest topic, in documents; automatic: 5, or a fortieth of the corpus.")
+    neighbours = b.number_input("UMAP neighbours", 2, 200, 15, key="tp_neighbours")
+    seed = c.number_input("Seed", 0, 2**31 - 1, 42, key="tp_cseed")
+    st.caption("Each document becomes MiniLM's sentence embedding (its first 256 tokens); documents that fit no "
+               "cluster are outliers, counted below. The number of topics is found, not chosen.")
+    return topics.ClusterConfig(min_cluster_size=int(size), neighbours=int(neighbours), seed=int(seed))
 
 
 SWEEP = (4, 6, 8, 10, 12, 15, 20)

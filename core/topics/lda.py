@@ -74,6 +74,8 @@ class TopicModel:
     labels: list[str | None]  # the documents' labels
     coherence: dict  # {"u_mass": float, "c_v": float}
     alpha: np.ndarray  # float32 (topics,), for assigning new texts
+    method: str = "lda"  # or "embedding" (core.topics.embedded)
+    centroids: np.ndarray | None = None  # embedding topics: each cluster's unit centroid, to place a new text
 
     @property
     def topics(self) -> int:
@@ -137,7 +139,7 @@ def _documents(ws: Workspace, corpus_id: str, config: LdaConfig, language: str, 
 def _train(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.05, 0.85)):
     """(gensim LdaModel, its dictionary, {"u_mass", "c_v"}) — trained a pass at a time."""
     from gensim.corpora import Dictionary
-    from gensim.models import CoherenceModel, LdaModel
+    from gensim.models import LdaModel
     from gensim.models.callbacks import Metric
 
     lo, hi = span
@@ -163,11 +165,20 @@ def _train(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.0
                      alpha=config.alpha, eta=config.eta, random_state=config.seed,
                      chunksize=min(2000, max(8, len(bags) // 10)), update_every=1, eval_every=None,
                      callbacks=[Progress()])
+    tops = [[vocab[w] for w, _ in model.get_topic_terms(t, 10)] for t in range(config.topics)]
+    return model, coherence_of(tops, bags, vocab)
+
+
+def coherence_of(tops: list[list[str]], bags, vocab: list[str]) -> dict[str, float]:
+    """u_mass and c_v (gensim) of topics given by their top words, on the documents they came from."""
+    from gensim.corpora import Dictionary
+    from gensim.models import CoherenceModel
+
+    id2word = Dictionary.from_corpus(bags, id2word=dict(enumerate(vocab)))
     texts = [[vocab[w] for w, c in bag for _ in range(c)] for bag in bags]
-    coherence = {measure: float(CoherenceModel(model=model, corpus=bags, texts=texts, dictionary=id2word,
-                                               coherence=measure, topn=10, processes=1).get_coherence())
-                 for measure in ("u_mass", "c_v")}
-    return model, coherence
+    return {measure: float(CoherenceModel(topics=tops, corpus=bags, texts=texts, dictionary=id2word,
+                                          coherence=measure, topn=10, processes=1).get_coherence())
+            for measure in ("u_mass", "c_v")}
 
 
 def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, language: str = "english") -> Manifest:
@@ -228,14 +239,25 @@ def load_lda(ws: Workspace, artifact_id: str) -> TopicModel:
         labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise UserError(f"The topic model {artifact_id} is damaged ({exc}); delete it and build it again.") from None
-    metrics = ws.manifest(KIND, artifact_id).metrics
-    coherence = {k: metrics.get(f"coherence_{k}") for k in ("u_mass", "c_v")}
-    return TopicModel(topic_words, doc_topics, vocab, labels, coherence, alpha)
+    manifest = ws.manifest(KIND, artifact_id)
+    coherence = {k: manifest.metrics.get(f"coherence_{k}") for k in ("u_mass", "c_v")}
+    method = manifest.config.get("method", "lda")
+    centroids = np.load(folder / "centroids.npy", allow_pickle=False) if method == "embedding" else None
+    return TopicModel(topic_words, doc_topics, vocab, labels, coherence, alpha, method, centroids)
 
 
 def assign(model: TopicModel, text: str, *, language: str = "english", iterations: int = 100) -> np.ndarray:
     """p(topic | text) for a new text: LDA's variational inference for one document (Blei et al. 2003),
-    against the stored topics. Words the model does not know are ignored."""
+    against the stored topics (words the model does not know are ignored); for embedding topics, the
+    text's MiniLM embedding against the clusters' centroids (a softmax of the cosines)."""
+    if model.centroids is not None:
+        from core.docmap import sentence_embeddings
+
+        if not text.strip():
+            raise UserError("Type a text to place.")
+        sims = model.centroids @ sentence_embeddings([text])[0]
+        weights = np.exp((sims - sims.max()) / 0.05)
+        return (weights / weights.sum()).astype(np.float32)
     from scipy.special import digamma
 
     from core.analysis import config_for

@@ -57,3 +57,15 @@ def test_the_coherence_sweep_suggests_a_number_of_topics():
     rows = at.session_state["tp_sweep"]["rows"]
     assert [r["topics"] for r in rows] == [4, 6, 8, 10, 12, 15, 20] and all(0 < r["c_v"] < 1 for r in rows)
     assert at.get("plotly_chart") and not at.exception
+
+
+def test_embedding_topics_on_the_page():
+    at, ws = open_page()
+    at.radio(key="tp_method").set_value("embedding").run()
+    at.button(key="tp_go").click().run()
+    at = wait_until(at, lambda a: any(m.label == "Coherence c_v" for m in a.metric) or a.error)
+    assert not at.error and not at.exception, [e.value for e in at.error]
+    assert ws.list(topics.KIND)[0].config["method"] == "embedding"
+    assert any("no topic above half" in c.value for c in at.caption)  # outliers counted
+    at.text_area(key="tp_text").set_value("Bushfires burned homes near Sydney as firefighters fought the blaze.").run()
+    assert not at.exception and not at.error

@@ -9,7 +9,7 @@ import pytest
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sources
 from core.errors import UserError
-from core.topics import KIND, LdaConfig, assign, build_lda, coherence_sweep, load_lda
+from core.topics import KIND, ClusterConfig, LdaConfig, assign, build_embedded, build_lda, c_tf_idf, coherence_sweep, load_lda
 from core.workspace import Workspace
 
 PLANTED = {
@@ -71,3 +71,31 @@ def test_the_coherence_sweep_reports_what_the_models_themselves_score(tmp_path):
     built = load_lda(ws, build_lda(ws, cid, LdaConfig(topics=3, passes=20)).id)
     assert built.coherence["c_v"] == pytest.approx(rows[3]["c_v"], abs=1e-3)  # same settings, same model, same score
     # (top-10 coherence cannot tell 2 pure topics from 3 here: with 2, LDA leaves one vocabulary out of both tops)
+
+
+def test_class_based_tf_idf_favours_words_special_to_a_cluster():
+    tf = np.array([[10, 5, 0], [10, 0, 5]])  # word 0 everywhere, word 1 only in cluster 0, word 2 only in 1
+    weights = c_tf_idf(tf)
+    assert np.allclose(weights.sum(axis=1), 1)
+    assert weights[0, 1] > weights[0, 0] * 0.5 and weights[0, 2] == 0 and weights[1, 1] == 0
+    idf = np.log(1 + 15 / np.array([20, 5, 5]))
+    expected = tf / 15 * idf
+    assert np.allclose(weights, expected / expected.sum(axis=1, keepdims=True))
+
+
+@pytest.mark.real_model
+def test_embedding_topics_recover_planted_topics_and_place_a_new_text(tmp_path):
+    ws = Workspace(tmp_path)
+    cid = planted_corpus(ws)
+    m = build_embedded(ws, cid, ClusterConfig())
+    model = load_lda(ws, m.id)
+    assert model.method == "embedding" and model.centroids.shape == (model.topics, 384)
+    owners = []
+    for t in range(model.topics):
+        top = {w for w, _ in model.top_words(t, 5)}
+        owners += [name for name, words in PLANTED.items() if top <= set(words)]
+    assert sorted(owners) == sorted(PLANTED), owners  # one topic per planted vocabulary
+    assert m.metrics["outliers"] == int((model.doc_topics.sum(axis=1) == 0).sum())  # counted, not hidden
+    space = owners.index("space")
+    shares = assign(model, "An astronaut watched the rocket launch into orbit.")
+    assert int(np.argmax(shares)) == space
