@@ -83,17 +83,24 @@ def sentence_embeddings(texts: list[str], ctx=None, batch: int = 32) -> np.ndarr
 
     ctx = ctx or NoJob()
     m = models.load(models.MINILM_ID, ctx=ctx)
+    # Batches of similar length: a batch is padded to its longest text, so mixing a long text with
+    # short ones makes every short one cost as much as the long one.
+    order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+    ordered = [texts[i] for i in order]
     out = []
     for start in range(0, len(texts), batch):
         ctx.check_cancelled()
         ctx.progress(0.4 * start / max(len(texts), 1), f"Embedding documents {start + 1:,}–{min(start + batch, len(texts)):,}")
-        enc = m.tokenizer(texts[start:start + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
+        enc = m.tokenizer(ordered[start:start + batch], padding=True, truncation=True, max_length=256, return_tensors="pt")
         with models.model_lock(m), torch.inference_mode():
             hidden = m.model(**enc.to(m.device)).last_hidden_state.float()
         mask = enc["attention_mask"].unsqueeze(-1).to(hidden.dtype)
         pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1)
         out.append(torch.nn.functional.normalize(pooled, dim=-1).cpu().numpy())
-    return np.concatenate(out).astype(np.float32)
+    vectors = np.empty((len(texts), out[0].shape[1]) if out else (0, 384), dtype=np.float32)
+    if out:
+        vectors[order] = np.concatenate(out)  # back to the texts' own order
+    return vectors
 
 
 def doc_map_id(vectors_id: str, corpus_id: str, config: ProjectionConfig, encoder: str = "mean") -> str:

@@ -77,7 +77,7 @@ def build_embedded(ws: Workspace, corpus_id: str, config: ClusterConfig, ctx=Non
     from sklearn.cluster import HDBSCAN
 
     size = config.min_cluster_size or max(5, index.documents // 40)
-    labels = HDBSCAN(min_cluster_size=size).fit_predict(reduced)
+    labels = HDBSCAN(min_cluster_size=size, copy=True).fit_predict(reduced)
     clusters = sorted(set(labels.tolist()) - {-1})
     if len(clusters) < 2:
         raise UserError(f"HDBSCAN found {len(clusters)} cluster(s) of at least {size} documents: the documents are too "

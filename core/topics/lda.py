@@ -137,7 +137,14 @@ def _documents(ws: Workspace, corpus_id: str, config: LdaConfig, language: str, 
 
 
 def _train(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.05, 0.85)):
-    """(gensim LdaModel, its dictionary, {"u_mass", "c_v"}) — trained a pass at a time."""
+    """(gensim LdaModel, {"u_mass": …, "c_v": …})."""
+    model = _fit(bags, vocab, config, ctx, span)
+    tops = [[vocab[w] for w, _ in model.get_topic_terms(t, 10)] for t in range(config.topics)]
+    return model, coherence_of(tops, bags, vocab)
+
+
+def _fit(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.05, 0.85)):
+    """The gensim LdaModel, trained in one call that reports each pass."""
     from gensim.corpora import Dictionary
     from gensim.models import LdaModel
     from gensim.models.callbacks import Metric
@@ -165,8 +172,7 @@ def _train(bags, vocab, config: LdaConfig, ctx, span: tuple[float, float] = (0.0
                      alpha=config.alpha, eta=config.eta, random_state=config.seed,
                      chunksize=min(2000, max(8, len(bags) // 10)), update_every=1, eval_every=None,
                      callbacks=[Progress()])
-    tops = [[vocab[w] for w, _ in model.get_topic_terms(t, 10)] for t in range(config.topics)]
-    return model, coherence_of(tops, bags, vocab)
+    return model
 
 
 def coherence_of(tops: list[list[str]], bags, vocab: list[str]) -> dict[str, float]:

@@ -55,3 +55,14 @@ def test_minilm_document_map_needs_no_word_vectors(polarity):
     assert m.parents == [cid] and m.config["encoder"] == "minilm"
     data = load_doc_map(ws, m.id)
     assert data.coords.shape == (200, 2) and set(data.labels) == {"pos", "neg"}
+
+
+@pytest.mark.real_model
+def test_sentence_embeddings_come_back_in_the_texts_order_whatever_the_batching():
+    from core.docmap import sentence_embeddings
+
+    texts = ["A very long sentence about rivers, banks, floods and the towns that grew along them over centuries.",
+             "Short.", "A medium sentence about a bank."]
+    together = sentence_embeddings(texts, batch=2)  # sorted by length inside: short, medium | long
+    alone = np.concatenate([sentence_embeddings([t]) for t in texts])
+    assert np.allclose((together * alone).sum(axis=1), 1.0, atol=1e-4)
