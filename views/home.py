@@ -35,18 +35,20 @@ st.markdown(
 3. **Analyze** — words and n-grams with document frequencies; collocations of a word with MI,
    t-score, log-likelihood, logDice and ΔP, and the concordance lines behind each; keywords of one
    label against another; where words occur across the corpus and how evenly.
-4. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
+4. **Topics** — what the corpus is about: LDA or embedding topics (MiniLM, UMAP, HDBSCAN), their
+   words, typical documents and share per label; name them; place a new text.
+5. **Embeddings** — train Word2Vec (CBOW or skip-gram), FastText or GloVe on the tokens; score
    them on analogy and word-similarity benchmarks side by side; ask for neighbours and analogies
    ("man : king :: woman : ?"); compare two models; import and export vectors.
-5. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
+6. **Map** — see the whole vocabulary on a UMAP map: clusters, search with lines to the true
    nearest neighbours, semantic axes, and a trust colour that shows where the 2-D picture lies;
    map the documents too.
-6. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
+7. **Attention** — look inside SmolLM2 (GPT-like) or MiniLM (BERT-like): attention heatmaps per
    head, per layer and rolled out; why "bank" needs context; the model's next-token guesses.
-7. **Generate** — prompt a language model and watch it write, token by token; greedy, sampling or
+8. **Generate** — prompt a language model and watch it write, token by token; greedy, sampling or
    beam search with every knob; see how sure it was of each token and what else it considered;
    compare two settings or two models; measure a text's perplexity.
-8. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
+9. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
    proof: perplexity before and after, the same prompts side by side, a memorisation check.
 """
 )
