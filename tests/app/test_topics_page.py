@@ -60,12 +60,17 @@ def test_the_coherence_sweep_suggests_a_number_of_topics():
 
 
 def test_embedding_topics_on_the_page():
-    at, ws = open_page()
+    from tests.unit.test_topics import planted_corpus
+
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", planted_corpus(ws))  # 60 short documents on three subjects: quick to embed
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page("views/topics.py").run()
     at.radio(key="tp_method").set_value("embedding").run()
     at.button(key="tp_go").click().run()
     at = wait_until(at, lambda a: any(m.label == "Coherence c_v" for m in a.metric) or a.error)
     assert not at.error and not at.exception, [e.value for e in at.error]
     assert ws.list(topics.KIND)[0].config["method"] == "embedding"
     assert any("no topic above half" in c.value for c in at.caption)  # outliers counted
-    at.text_area(key="tp_text").set_value("Bushfires burned homes near Sydney as firefighters fought the blaze.").run()
-    assert not at.exception and not at.error
+    at.text_area(key="tp_text").set_value("The chef simmered garlic and onion, then baked the pastry.").run()
+    assert not at.exception and not at.error and at.get("plotly_chart")
