@@ -11,7 +11,7 @@ import streamlit as st
 from core import topics
 from core.errors import UserError
 from core.jobs import DONE
-from ui.access import is_presenter, presenter_only
+from ui.access import is_presenter, presenter_only, require
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 
@@ -108,6 +108,15 @@ def show(ws, mid: str, model: topics.TopicModel, texts: list[str], language: str
                      for t in range(model.topics)}
             if st.button("Save the names", key="tp_save_names"):
                 ws.set_state(f"topic_names:{mid}", {t: n for t, n in fresh.items() if n})
+                st.rerun()
+        with st.expander("Delete this topic model"):
+            sure = st.checkbox("Yes, delete it and the names given to its topics", key="tp_confirm_delete")
+            if st.button("Delete", disabled=not sure, key="tp_delete"):
+                require("delete")
+                ws.delete(topics.KIND, mid)
+                ws.set_state(f"topic_names:{mid}", None)
+                for key in ("tp_model", "tp_confirm_delete"):
+                    st.session_state.pop(key, None)
                 st.rerun()
     else:
         presenter_only("workspace")

@@ -74,3 +74,15 @@ def test_embedding_topics_on_the_page():
     assert any("no topic above half" in c.value for c in at.caption)  # outliers counted
     at.text_area(key="tp_text").set_value("The chef simmered garlic and onion, then baked the pastry.").run()
     assert not at.exception and not at.error and at.get("plotly_chart")
+
+
+def test_a_topic_model_can_be_deleted_with_its_names():
+    at, ws = open_page()
+    corpus = ws.get_state("active_corpus")
+    model = topics.build_lda(ws, corpus, topics.LdaConfig(topics=3, passes=2))
+    ws.set_state(f"topic_names:{model.id}", {"0": "Fires"})
+    at.run()
+    at.checkbox(key="tp_confirm_delete").check().run()
+    at.button(key="tp_delete").click().run()
+    assert not ws.list(topics.KIND) and ws.get_state(f"topic_names:{model.id}") is None
+    assert any("No topic model" in i.value for i in at.info) and not at.exception
