@@ -87,6 +87,19 @@ def atomic_write_bytes(path: Path, data: bytes) -> None:
         raise
 
 
+def read_artifact_files(ws: Workspace, kind: str, artifact_id: str, names: list[str], what: str) -> dict:
+    """An artifact's ``.npy`` (never pickles) and ``.json`` files by name; a file missing or unreadable
+    is a UserError that calls the artifact by ``what`` ("the index") and says how to recover."""
+    import numpy as np
+
+    folder = ws.path(kind, artifact_id)
+    try:
+        return {name: np.load(folder / name, allow_pickle=False) if name.endswith(".npy")
+                else json.loads((folder / name).read_text(encoding="utf-8")) for name in names}
+    except (OSError, ValueError) as exc:
+        raise UserError(f"{what.capitalize()} {artifact_id} is damaged ({exc}); delete it and build it again.") from None
+
+
 def atomic_write_text(path: Path, text: str) -> None:
     atomic_write_bytes(path, text.encode("utf-8"))
 

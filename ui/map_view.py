@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from core import projection
+from core import projection, semantic_axes
 from core.embeddings.words import split_words
 from core.errors import UserError
 from core.map_figure import Colour, cluster_names, map_figure, selected_rows
@@ -100,7 +100,7 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
     axis_titles = None
     if axes:
         try:
-            coords = projection.semantic_axes(kv, words, *axes)
+            coords = semantic_axes.semantic_axes(kv, words, *axes)
             axis_titles = (f"{axes[0].strip()}  →  {axes[1].strip()}", f"{axes[2].strip()}  →  {axes[3].strip()}")
         except UserError as exc:  # a bad axis word marks the axes, never takes the map away
             st.warning(md(f"Axes not used, the map keeps its projection: {exc}"))

@@ -45,6 +45,16 @@ def _remember(key: str, value) -> None:
         workspace().set_state(key, value)
 
 
+def corpus_or_stop() -> str:
+    """The active corpus; without one, a pointer to the Corpus page and the page stops there."""
+    cid = active_corpus_id()
+    if cid is None:
+        st.info("Bring a corpus in first.")
+        st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
+        st.stop()
+    return cid
+
+
 def set_active_corpus(cid: str | None) -> None:
     st.session_state.corpus_id = cid
     _remember("active_corpus", cid)

@@ -11,16 +11,12 @@ from ui import analysis_view, cached
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
-from ui.state import active_corpus_id, keep_values, workspace
+from ui.state import corpus_or_stop, keep_values, workspace
 
 st.title("Analyze")
 keep_values(*analysis_view.KEYS)  # the tabs' widgets, drawn only while their tab is open
 ws = workspace()
-cid = active_corpus_id()
-if cid is None:
-    st.info("Bring a corpus in first.")
-    st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
-    st.stop()
+cid = corpus_or_stop()
 
 config = analysis.config_for(corpus_language(cid, cached.documents(cid)))  # Chinese: jieba words
 aid = analysis.index_id(cid, config)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from core import projection, topics
+from core import projection, semantic_axes, topics
 from core.docmap import build_doc_map, doc_map_id, load_doc_map
 from core.embeddings.quality import map_verdict
 from core.embeddings.store import models_of_corpus
@@ -74,7 +74,7 @@ with words_tab:
                 cols = st.columns(5)
                 # keyed by model: another vocabulary gets its own example words, not this one's
                 axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}_{vid}")
-                             for i, (n, v) in enumerate(zip("ABCD", projection.example_axes(kv), strict=True)))
+                             for i, (n, v) in enumerate(zip("ABCD", semantic_axes.example_axes(kv), strict=True)))
                 use_axes = cols[4].toggle("Use these axes", key="map_use_axes")
             level, sentence = map_verdict(data.trust, data.config.trust_k)
             (st.warning if level == "low" else st.caption)(sentence)

@@ -11,16 +11,12 @@ from ui import cached, topics_view
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
-from ui.state import active_corpus_id, keep_values, workspace
+from ui.state import corpus_or_stop, keep_values, workspace
 
 st.title("Topics")
 keep_values(*topics_view.KEYS)
 ws = workspace()
-cid = active_corpus_id()
-if cid is None:
-    st.info("Bring a corpus in first.")
-    st.page_link("views/corpus.py", label="Go to the Corpus page", icon=":material/arrow_forward:")
-    st.stop()
+cid = corpus_or_stop()
 language = corpus_language(cid, cached.documents(cid))
 
 with st.expander("Find topics", expanded=not any(cid in m.parents for m in ws.list(topics.KIND))):

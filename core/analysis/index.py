@@ -30,7 +30,7 @@ from core.corpus.store import jsonl_path
 from core.errors import UserError
 from core.jobs import NoJob
 from core.preprocess import LANGUAGES, Pipeline, PipelineConfig
-from core.workspace import Manifest, Workspace, atomic_write_text
+from core.workspace import Manifest, Workspace, atomic_write_text, read_artifact_files
 
 KIND = "index"
 DEFAULT = PipelineConfig(urls="drop", emails="drop", numbers="keep", emoji="drop", case="lower")
@@ -130,14 +130,9 @@ def build_index(ws: Workspace, corpus_id: str, config: PipelineConfig = DEFAULT,
 
 
 def load_index(ws: Workspace, artifact_id: str) -> CorpusIndex:
-    folder = ws.path(KIND, artifact_id)
-    try:
-        ids = np.load(folder / "ids.npy", allow_pickle=False)
-        starts = np.load(folder / "doc_starts.npy", allow_pickle=False)
-        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"The index {artifact_id} is damaged ({exc}); delete it and build it again.") from None
+    files = read_artifact_files(ws, KIND, artifact_id, ["ids.npy", "doc_starts.npy", "vocab.json", "labels.json"],
+                                "the index")
+    ids, starts, vocab, labels = (files[n] for n in ("ids.npy", "doc_starts.npy", "vocab.json", "labels.json"))
     if ids.dtype != np.int32 or starts[-1] != ids.size or (ids.size and ids.max() >= len(vocab)):
         raise UserError(f"The index {artifact_id} does not hold together; delete it and build it again.")
     language = ws.manifest(KIND, artifact_id).config.get("language", "english")

@@ -26,7 +26,7 @@ from core.analysis import build_index, config_for, load_index
 from core.errors import UserError
 from core.jobs import NoJob
 from core.stats import stopwords
-from core.workspace import Manifest, Workspace, atomic_write_text, package_versions
+from core.workspace import Manifest, Workspace, atomic_write_text, package_versions, read_artifact_files
 
 KIND = "topics"
 
@@ -236,20 +236,15 @@ def coherence_sweep(ws: Workspace, corpus_id: str, ks: list[int], config: LdaCon
 
 
 def load_lda(ws: Workspace, artifact_id: str) -> TopicModel:
-    folder = ws.path(KIND, artifact_id)
-    try:
-        topic_words = np.load(folder / "topic_words.npy", allow_pickle=False)
-        doc_topics = np.load(folder / "doc_topics.npy", allow_pickle=False)
-        alpha = np.load(folder / "alpha.npy", allow_pickle=False)
-        vocab = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))
-        labels = json.loads((folder / "labels.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise UserError(f"The topic model {artifact_id} is damaged ({exc}); delete it and build it again.") from None
     manifest = ws.manifest(KIND, artifact_id)
-    coherence = {k: manifest.metrics.get(f"coherence_{k}") for k in ("u_mass", "c_v")}
     method = manifest.config.get("method", "lda")
-    centroids = np.load(folder / "centroids.npy", allow_pickle=False) if method == "embedding" else None
-    return TopicModel(topic_words, doc_topics, vocab, labels, coherence, alpha, method, centroids)
+    names = ["topic_words.npy", "doc_topics.npy", "alpha.npy", "vocab.json", "labels.json"]
+    files = read_artifact_files(ws, KIND, artifact_id, names + (["centroids.npy"] if method == "embedding" else []),
+                                "the topic model")
+    coherence = {k: manifest.metrics.get(f"coherence_{k}") for k in ("u_mass", "c_v")}
+    return TopicModel(topic_words=files["topic_words.npy"], doc_topics=files["doc_topics.npy"], vocab=files["vocab.json"],
+                      labels=files["labels.json"], coherence=coherence, alpha=files["alpha.npy"], method=method,
+                      centroids=files.get("centroids.npy"))
 
 
 def assign(model: TopicModel, text: str, *, language: str = "english", iterations: int = 100) -> np.ndarray:

@@ -13,8 +13,8 @@ from core import models
 from tests.app.conftest import open_page
 
 
-def load_tiny_bert(at: AppTest) -> AppTest:
-    at.selectbox(key="att_model").set_value("tiny-bert").run()
+def load_tiny_bert(at: AppTest, model: str = "tiny-bert") -> AppTest:
+    at.selectbox(key="att_model").set_value(model).run()
     if "att_load" in [b.key for b in at.button]:  # not in memory yet: load it as a job
         at.button(key="att_load").click().run()
         for _ in range(60):
@@ -75,16 +75,7 @@ def test_switching_to_a_model_not_loaded_keeps_the_text_and_toggles():
 
 
 def test_a_decoder_opens_on_views_worth_reading():
-    at = open_page("views/attention.py")
-    at.selectbox(key="att_model").set_value("tiny-gpt2").run()
-    if "att_load" in [b.key for b in at.button]:
-        at.button(key="att_load").click().run()
-        for _ in range(60):
-            if at.get("plotly_chart"):
-                break
-            time.sleep(0.5)
-            at.run(timeout=10)
-    assert not at.exception, at.exception
+    at = load_tiny_bert(open_page("views/attention.py"), "tiny-gpt2")
     assert any("is set aside" in c.value for c in at.caption)  # the sink, said in words
     at.session_state["att_tabs"] = "From one token"
     at.run()

@@ -20,15 +20,14 @@ from core.projection import (
     ProjectionConfig,
     build_map,
     cluster,
-    example_axes,
     load_map,
     map_id,
     neighbours_in_space,
     project,
     select_words,
-    semantic_axes,
     trust_scores,
 )
+from core.semantic_axes import example_axes, semantic_axes
 from core.tokens import build_tokens
 from core.workspace import Workspace
 from tests.unit.vectors_kit import make_kv
