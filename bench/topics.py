@@ -66,23 +66,19 @@ def ours(bags, vocab, config: LdaConfig) -> tuple[float, float]:
 
 
 def embedding_stages(texts: list[str]) -> dict[str, float]:
-    """Seconds of each stage of the embedding-topics recipe on ``texts``."""
-    from sklearn.cluster import HDBSCAN
-
+    """Seconds of each stage of the embedding-topics recipe on ``texts``: the functions the job runs."""
     from core.docmap import sentence_embeddings
-    from core.topics import c_tf_idf
-    from core.umap_jit import load_umap
+    from core.topics.embedded import ClusterConfig, c_tf_idf, cluster, cluster_size, reduce
 
     stages = {}
     t0 = time.perf_counter()
     vectors = sentence_embeddings(texts)
     stages["MiniLM embedding"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    reduced = load_umap().UMAP(n_neighbors=15, n_components=5, min_dist=0.0, metric="cosine",
-                               random_state=42).fit_transform(vectors)
+    reduced = reduce(vectors, ClusterConfig())
     stages["UMAP to 5-D"] = time.perf_counter() - t0
     t0 = time.perf_counter()
-    labels = HDBSCAN(min_cluster_size=max(5, len(texts) // 40), copy=True).fit_predict(reduced)
+    labels = cluster(reduced, cluster_size(len(texts)))
     stages["HDBSCAN"] = time.perf_counter() - t0
     t0 = time.perf_counter()
     words = sorted({w for t in texts for w in t.lower().split()})

@@ -35,7 +35,8 @@ def lda_form() -> topics.LdaConfig:
 def cluster_form() -> topics.ClusterConfig:
     a, b, c = st.columns(3)
     size = a.number_input("Minimum cluster size (0 = automatic)", 0, 10_000, 0, key="tp_min_size",
-                          help="HDBSCAN's smallest topic, in documents; automatic: 5, or a fortieth of the corpus.")
+                          help="HDBSCAN's smallest topic, in documents; automatic: half the square root of the "
+                               "number of documents, at least 5 (300 → 9, 10,000 → 50).")
     neighbours = b.number_input("UMAP neighbours", 2, 200, 15, key="tp_neighbours")
     seed = c.number_input("Seed", 0, 2**31 - 1, 42, key="tp_cseed")
     st.caption("Each document becomes MiniLM's sentence embedding (its first 256 tokens); documents that fit no "
