@@ -30,6 +30,7 @@ pages = {
         st.Page("views/attention.py", title="Attention", icon=":material/visibility:", url_path="attention"),
         st.Page("views/generate.py", title="Generate", icon=":material/edit_note:", url_path="generate"),
         st.Page("views/finetune.py", title="Fine-tune", icon=":material/model_training:", url_path="finetune"),
+        st.Page("views/classify.py", title="Classify", icon=":material/label:", url_path="classify"),
     ],
 }
 

@@ -50,5 +50,8 @@ st.markdown(
    compare two settings or two models; measure a text's perplexity.
 9. **Fine-tune** — teach the model your corpus (LoRA or full), watch the loss fall, and see the
    proof: perplexity before and after, the same prompts side by side, a memorisation check.
+10. **Classify** — teach a model the corpus' labels (TF-IDF, word vectors or a fine-tuned MiniLM) and
+   read an honest scorecard: per-class scores, a confusion matrix whose cells open their documents,
+   calibration, and the mistakes with the words that caused them.
 """
 )

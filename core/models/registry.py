@@ -88,6 +88,12 @@ def registry(ws: Workspace | None = None, *, tiny: bool | None = None) -> list[M
             specs.append(_artifact_spec(ws, manifest.id))
         except UserError:
             continue  # a half-usable artifact is listed by the Fine-tune page, not offered here
+    for manifest in ws.list("classifier"):
+        if manifest.config.get("method") == "encoder":
+            try:
+                specs.append(_classifier_spec(ws, manifest.id))
+            except UserError:
+                continue
     return specs
 
 
@@ -103,6 +109,8 @@ def resolve(model_id: str, ws: Workspace | None = None) -> ModelSpec:
         return _KNOWN[model_id]
     if model_id.startswith("finetune:"):
         return _artifact_spec(ws or Workspace.from_env(), model_id.split(":", 1)[1])
+    if model_id.startswith("classifier:"):
+        return _classifier_spec(ws or Workspace.from_env(), model_id.split(":", 1)[1])
     if _looks_like_path(model_id):
         return _local_spec(Path(model_id).expanduser().absolute())
     if re.fullmatch(r"[\w.-]+(/[\w.-]+)?", model_id):
@@ -171,6 +179,16 @@ def _artifact_spec(ws: Workspace, artifact_id: str) -> ModelSpec:
     config = _check_folder(folder)
     return ModelSpec(f"finetune:{artifact_id}", manifest.name or artifact_id, kind_of(config), "artifact", str(folder),
                      description=description, chat=(folder / "chat_template.jinja").is_file())
+
+
+def _classifier_spec(ws: Workspace, artifact_id: str) -> ModelSpec:
+    """A transformer fine-tuned on the Classify page (``classifier/<id>/model``): on the Attention page it is
+    the encoder under its classification head, which ``AutoModel`` reads without the head."""
+    manifest = ws.manifest("classifier", artifact_id)
+    folder = ws.path("classifier", artifact_id) / "model"
+    _check_folder(folder)
+    return ModelSpec(f"classifier:{artifact_id}", manifest.name or artifact_id, ENCODER, "artifact", str(folder),
+                     description=f"Classifier trained in this workspace ({artifact_id})")
 
 
 def _check_adapter(folder: Path, base: str) -> None:
