@@ -200,12 +200,26 @@ def train(ws: Workspace, corpus_id: str, config: ClassifierConfig, ctx=None) -> 
                 "problems": split.problems, **extra}
 
     corpus = ws.manifest("corpus", corpus_id)
-    manifest = ws.create(KIND, artifact_id, name=f"{METHODS[config.method]} · {corpus.name}", write=write,
+    manifest = ws.create(KIND, artifact_id, name=f"{_title(config)} · {corpus.name}", write=write,
                          config=config.to_dict(), parents=config.parents(corpus_id),
                          versions=package_versions("scikit-learn", "transformers", "torch", "numpy"))
     m = manifest.metrics
     ctx.progress(1.0, f"Test accuracy {m['accuracy']:.1%} (always guessing the commonest class: {m['chance']:.1%})")
     return manifest
+
+
+def _title(config: ClassifierConfig) -> str:
+    if config.method != "encoder":
+        return METHODS[config.method]
+    from core import models
+
+    encoder = config.encoder or EncoderConfig()
+    try:
+        label = models.resolve(encoder.base).label
+    except UserError:
+        label = encoder.base
+    how = "LoRA" if encoder.method == "lora" else "fully"
+    return f"{label} fine-tuned {how}, {encoder.epochs} epoch{'s' * (encoder.epochs != 1)}"
 
 
 def _proba(model, texts: list[str], embed, k: int) -> np.ndarray:

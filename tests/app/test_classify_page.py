@@ -74,3 +74,19 @@ def test_fine_tune_a_tiny_encoder_as_a_job_then_read_its_errors_and_label_the_co
     at.button(key="cl_label").click().run()
     at = wait_until(at, lambda a: a.get("download_button"))
     assert not at.exception, at.exception
+
+
+def test_mean_vector_baseline_uses_the_active_vectors():
+    from tests.unit.test_classify_core import planted_corpus
+    from tests.unit.test_classify_store import corpus, vectors
+
+    ws = Workspace.from_env()
+    cid = corpus(ws, *planted_corpus(n=120))
+    ws.set_state("active_vectors", vectors(ws))
+    at, _ = open_page(cid)
+    at.radio(key="cl_method").set_value("mean_vectors").run()
+    assert any("planted vectors" in c.value for c in at.caption)
+    at.button(key="cl_go").click().run()
+    at = wait_until(at, lambda a: any(m.label == "Test accuracy" for m in a.metric))
+    (m,) = ws.list(classify.KIND)
+    assert m.config["method"] == "mean_vectors" and m.metrics["accuracy"] > 0.8 and not at.exception
