@@ -5,7 +5,7 @@ import os
 import streamlit as st
 
 from core.device import share_cpu_politely
-from ui import access, cached, sidebar
+from ui import access, cached, permalink, sidebar
 
 share_cpu_politely()  # before a page loads torch: its threads share this process's cores with Streamlit and the browser
 
@@ -32,6 +32,7 @@ pages = {
         st.Page("views/finetune.py", title="Fine-tune", icon=":material/model_training:", url_path="finetune"),
         st.Page("views/classify.py", title="Classify", icon=":material/label:", url_path="classify"),
     ],
+    "Share": [st.Page("views/report.py", title="Report", icon=":material/summarize:", url_path="report")],
 }
 
 
@@ -47,5 +48,9 @@ warm_up()
 access.gate()  # a shared server: nothing shows before the access code
 with cached.ACTIVITY.script_run():
     page = st.navigation(pages)
-    sidebar.render()
-    page.run()
+    link_slot = sidebar.render()
+    try:
+        page.run()
+    finally:  # also when the page stopped early (st.stop): its link is still worth copying
+        with link_slot.container():
+            permalink.copy_link()

@@ -35,6 +35,7 @@ ACTIONS = {
     "finetune": "fine-tune models",
     "load": "load models into memory",
     "workspace": "change the workspace",
+    "report": "add to or change the report",
 }
 # Job kinds (core.jobs / core.scheduler) and the action each one is.
 JOB_ACTIONS = {"ingest": "upload", "tokens": "train", "vectors": "train", "map": "train", "demo": "train",

@@ -10,7 +10,7 @@ import streamlit as st
 from core import analysis
 from core.errors import UserError
 from core.stats import stopwords
-from ui import cached
+from ui import cached, report
 from ui.safe import md
 from ui.state import active_vectors_id
 
@@ -82,7 +82,8 @@ def ngram_panel(index, texts) -> None:
         fig.update_layout(height=max(300, 22 * len(top) + 60), margin=dict(l=10, r=10, t=10, b=10),
                           xaxis_title="frequency")
         left, right = st.columns([2, 3])
-        left.plotly_chart(fig, key="an_bars")
+        with left:
+            report.chart(fig, "an_bars", "Most frequent words and n-grams", {"page": "analyze"})
         clicked = _clicked(right.dataframe(table, hide_index=True, width="stretch", height=520, key="an_table",
                                            on_select="rerun", selection_mode="single-row"), table, "ngram")
         right.download_button("Download (CSV)", table.to_csv(index=False).encode(), f"{n}-grams.csv", "text/csv",
@@ -137,7 +138,8 @@ def collocation_panel(index, texts) -> None:
                                  hoverinfo="skip", showlegend=False))
         fig.update_layout(height=460, margin=dict(l=10, r=10, t=30, b=10), title=f"Closer = higher {measure}",
                           xaxis=dict(visible=False), yaxis=dict(visible=False, scaleanchor="x"))
-        graph.plotly_chart(fig, key="an_network")
+        with graph:
+            report.chart(fig, "an_network", f"Collocates of '{node}'", {"page": "analyze"})
         clicked = _clicked(grid.dataframe(table, hide_index=True, width="stretch", height=460, key="an_colloc",
                                           on_select="rerun", selection_mode="single-row",
                                           column_config={m: st.column_config.NumberColumn(format="%.2f",
@@ -236,7 +238,8 @@ def _keyness_results(index, texts, table, target, reference, names) -> None:
                       xaxis_title=f"per million in {names[1]} (log10 of 1 +)",
                       yaxis_title=f"per million in {names[0]} (log10 of 1 +)",
                       title=f"Above the line: more frequent in {names[0]}; below: in {names[1]}")
-    event = st.plotly_chart(fig, key="an_key_plot", on_select="rerun", selection_mode=("points", "box"))
+    event = report.chart(fig, "an_key_plot", "Keyness", {"page": "analyze"}, on_select="rerun",
+                         selection_mode=("points", "box"))
     chosen = [table["word"].iloc[i] for i in (event.selection.point_indices if event else [])][:5]
     up, down = st.columns(2)
     config = {"log-likelihood": st.column_config.NumberColumn(format="%.2f", help=analysis.KEYNESS_HELP["log-likelihood"]),
@@ -303,7 +306,7 @@ def dispersion_panel(index, texts) -> None:
     fig.update_layout(height=90 + 50 * len(table), margin=dict(l=10, r=10, t=30, b=10), title="Where each word occurs",
                       xaxis_title="position in the corpus (tokens)",
                       yaxis=dict(tickvals=list(range(len(table))), ticktext=list(table["word"]), autorange="reversed"))
-    st.plotly_chart(fig, key="an_barcode")
+    report.chart(fig, "an_barcode", "Dispersion", {"page": "analyze"})
     st.dataframe(table, hide_index=True, width="stretch", key="an_disp_table",
                  column_config={"DP": st.column_config.NumberColumn(format="%.3f", help="Gries' DP: 0 = spread as the "
                                 "documents' sizes are, towards 1 = in few small documents."),

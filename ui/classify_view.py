@@ -13,6 +13,7 @@ import streamlit as st
 from core import classify
 from core.classify.metrics import predict
 from core.jobs import DONE
+from ui import report
 from ui.access import is_presenter, presenter_only, require
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -123,6 +124,8 @@ def leaderboard(board) -> str:
                          selection_mode="single-row",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in ("test accuracy", "macro F1", "weighted F1", "commonest class")})
+    report.add_button("cl_board", "Classifier leaderboard", lambda: report.table(rows),
+                      {"page": "classify", "artifacts": [["classifier", m.id] for m in board]})
     picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
     ids = [m.id for m in board]
     if picked and picked[0] < len(ids):
@@ -172,11 +175,16 @@ def scorecard(clf: classify.Classifier, texts: list[str]) -> None:
         st.warning("This model barely beats always guessing the commonest class: it has learnt little from the texts.")
     left, right = st.columns([3, 2])
     with left:
-        cell = _confusion(card)
+        cell = _confusion(card, {"page": "classify", "artifacts": [["classifier", clf.manifest.id]],
+                                 "settings": {"threshold": threshold, "model": clf.name}})
     with right:
         st.dataframe(card["per_class"], hide_index=True, width="stretch", key="cl_per_class",
                      column_config={k: st.column_config.NumberColumn(format="%.3f") for k in ("precision", "recall", "f1")})
-        _reliability(card)
+        report.add_button("cl_per_class", f"Scorecard: {clf.name} (accuracy {card['accuracy']:.1%}, 95% interval "
+                          f"{lo:.0%}–{hi:.0%}, n = {card['n']})", lambda: report.table(card["per_class"]),
+                          {"page": "classify", "artifacts": [["classifier", clf.manifest.id]],
+                           "settings": {"threshold": threshold}})
+        _reliability(card, {"page": "classify", "artifacts": [["classifier", clf.manifest.id]]})
     if cell is not None:
         _cell_documents(clf, texts, card, *cell)
     if binary and card.get("roc"):
@@ -189,7 +197,7 @@ def scorecard(clf: classify.Classifier, texts: list[str]) -> None:
                    f"Precision–recall (average precision {card['pr']['ap']:.3f})", "recall", "precision", "cl_pr")
 
 
-def _confusion(card) -> tuple[int, int] | None:
+def _confusion(card, source: dict) -> tuple[int, int] | None:
     """The matrix as clickable squares (a heatmap cell cannot be selected in Streamlit); returns the clicked cell."""
     classes, matrix = card["classes"], np.asarray(card["confusion"])
     k = len(classes)
@@ -206,11 +214,13 @@ def _confusion(card) -> tuple[int, int] | None:
         hovertemplate="true %{customdata[0]} → predicted %{customdata[1]}: %{text} documents<extra></extra>"))
     ticks = dict(tickmode="array", tickvals=list(range(k)), ticktext=[str(c)[:24] for c in classes])
     fig.update_layout(height=min(180 + size * k * 1.2, 720), margin=dict(l=10, r=10, t=90, b=10),
-                      title=dict(text="Confusion matrix: click a cell for its documents", y=0.98, yanchor="top"),
+                      title=dict(text="Confusion matrix on the test part (click a cell for its documents)", y=0.98,
+                                 yanchor="top"),
                       xaxis=dict(title="predicted", side="top", **ticks), yaxis=dict(title="true", autorange="reversed",
                                                                                        **ticks),
                       clickmode="event+select", dragmode=False)
-    event = st.plotly_chart(fig, key="cl_confusion", on_select="rerun", selection_mode="points")
+    event = report.chart(fig, "cl_confusion", f"Confusion matrix: {source['settings']['model']}", source, on_select="rerun",
+                         selection_mode="points")
     points = event.selection.points if event is not None and hasattr(event, "selection") else []
     if not points:
         return None
@@ -232,7 +242,7 @@ def _cell_documents(clf, texts, card, true: int, predicted: int) -> None:
                                 "text": st.column_config.TextColumn(width="large")})
 
 
-def _reliability(card) -> None:
+def _reliability(card, source: dict) -> None:
     bins = [b for b in card["reliability"] if b["count"]]
     fig = go.Figure([
         go.Scatter(x=[0, 1], y=[0, 1], mode="lines", line=dict(dash="dot", color="#adb5bd"), name="perfect"),
@@ -243,7 +253,7 @@ def _reliability(card) -> None:
     fig.update_layout(height=300, margin=dict(l=10, r=10, t=40, b=10), title="Reliability: confidence vs accuracy",
                       xaxis=dict(title="stated confidence", range=[0, 1]), yaxis=dict(title="right", range=[0, 1.02]),
                       legend=dict(orientation="h", y=-0.3))
-    st.plotly_chart(fig, key="cl_reliability")
+    report.chart(fig, "cl_reliability", "Reliability diagram", source)
 
 
 def _curve(x, y, thresholds, threshold, title, xtitle, ytitle, key) -> None:

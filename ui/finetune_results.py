@@ -11,6 +11,7 @@ from core import finetune, generation, memorisation, models, plots
 from core.corpus.store import load_documents
 from core.jobs import DONE, SubProgress
 from core.workspace import Workspace
+from ui import report
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 
@@ -44,7 +45,8 @@ def summary(ws, manifest) -> None:
                   f"{m.get('params', 0):,} parameters · {m.get('tokens_trained', m.get('train_tokens', 0)):,} tokens trained. "
                   f"Use it on the Generate and Attention pages as “{manifest.name}”."))
     if m.get("curve"):
-        st.plotly_chart(plots.loss_curve(m["curve"]), key="ft_curve")
+        report.chart(plots.loss_curve(m["curve"]), "ft_curve", f"Fine-tuning loss: {manifest.name}",
+                     {"page": "finetune", "artifacts": [["finetune", manifest.id]]})
     st.download_button("Download (zip: loads with transformers / peft)", lambda: finetune.export_zip(ws, manifest.id),
                        f"{manifest.id}.zip", "application/zip", key="ft_zip")
 
@@ -84,7 +86,9 @@ def before_after(ws, manifest) -> None:
     st.subheader("Which tokens it now expects")
     st.caption(md(f"A held-out passage, scored by both models: perplexity {base_p.perplexity:,.2f} → "
                   f"{tuned_p.perplexity:,.2f}."))
-    st.plotly_chart(plots.probability_change_chart(base_p.tokens, base_p.surprisal, tuned_p.surprisal), key="ft_change")
+    report.chart(plots.probability_change_chart(base_p.tokens, base_p.surprisal, tuned_p.surprisal), "ft_change",
+                 f"Before and after fine-tuning: {manifest.name} (perplexity {base_p.perplexity:,.2f} → "
+                 f"{tuned_p.perplexity:,.2f})", {"page": "finetune", "artifacts": [["finetune", manifest.id]]})
     gain = base_p.surprisal - tuned_p.surprisal
     order = gain.argsort()[::-1][:12]
     st.dataframe(pd.DataFrame({"token": [repr(base_p.tokens[i]) for i in order],

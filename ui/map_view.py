@@ -14,7 +14,8 @@ from core.embeddings.words import split_words
 from core.errors import UserError
 from core.map_figure import Colour, cluster_names, map_figure, selected_rows
 from core.stats import is_content_word
-from ui import cached
+from ui import cached, report
+from ui.permalink import valid_choice
 from ui.safe import md
 
 COLOURS = {"cluster": "Cluster", "frequency": "Frequency (log)", "trust": "Trust", "lists": "My word lists",
@@ -53,6 +54,7 @@ def _label_rows(words: list[str], counts: np.ndarray, n: int) -> list[int]:
 
 def controls(key: str) -> dict:
     """The display settings (they change the picture, never the projection)."""
+    valid_choice(f"{key}_colour", COLOURS, "colouring")
     a, b, c, d = st.columns([2, 1, 1, 1])
     colour = a.selectbox("Colour by", list(COLOURS), format_func=COLOURS.get, key=f"{key}_colour")
     method = b.selectbox("Clusters", ["kmeans", "hdbscan"], key=f"{key}_cluster_method", disabled=colour != "cluster",
@@ -121,6 +123,9 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
                      height=height)
     event = st.plotly_chart(fig, key=f"{key}_plot", on_select="rerun", selection_mode=("box", "lasso"),
                             config={"toImageButtonOptions": {"format": "png", "filename": "corpus-lab-map", "scale": 2}})
+    report.add_button(f"{key}_plot", "Word map" + (f": {settings['query'].strip()}" if settings["query"].strip() else ""),
+                      lambda: report.figure(fig), {"page": "map", "artifacts": [["vectors", vid], ["map", map_id]],
+                                                   "settings": {"colour": settings["colour"], "search": settings["query"]}})
     rows = selected_rows(event)
     table = pd.DataFrame({"word": [words[i] for i in rows], "count": data.counts[rows],
                           "trust": np.round(data.trust[rows].astype(float), 3)})

@@ -9,6 +9,7 @@ from core.errors import UserError
 from core.jobs import DONE
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
+from ui.permalink import valid_choice
 from ui.safe import md
 from ui.state import workspace
 
@@ -17,6 +18,7 @@ def model_picker(key: str, *, kinds: tuple[str, ...] = ("causal", "encoder"), at
     """A model select box; returns the LoadedModel once it is in memory, else None (with a Load button)."""
     ws = workspace()
     specs = {s.id: s for s in models.registry(ws) if s.kind in kinds}
+    valid_choice(f"{key}_model", specs, "model")
     model_id = st.selectbox("Model", list(specs), key=f"{key}_model",
                             format_func=lambda i: f"{specs[i].label} · {specs[i].kind} · {specs[i].source}")
     spec = specs[model_id]

@@ -14,7 +14,9 @@ from ui.safe import md
 from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, sync_url, workspace
 
 
-def render() -> None:
+def render():
+    """The shared sidebar; returns an empty slot under it for the page's link (filled after the page ran,
+    when the page's own settings are in the URL too)."""
     ws = workspace()
     with st.sidebar:
         badge()
@@ -54,7 +56,9 @@ def render() -> None:
         loaded_models()
         st.caption("Jobs")
         active_jobs_summary()
+        slot = st.empty()
     sync_url()
+    return slot
 
 
 def loaded_models() -> None:

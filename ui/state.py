@@ -16,6 +16,7 @@ import streamlit as st
 
 from core.corpus.store import KIND as CORPUS
 from core.workspace import ENV_HOME, Workspace
+from ui.safe import md
 
 
 @st.cache_resource(show_spinner=False)
@@ -65,9 +66,18 @@ def set_active_corpus(cid: str | None) -> None:
 URL_PARAMS = ("corpus", "tokens", "vectors")
 
 
+_KINDS = {"corpus": CORPUS, "tokens": "tokens", "vectors": "vectors"}
+
+
 def _start(param: str, state_key: str) -> str | None:
     """Where a new session starts: the URL's choice if it has one, else the workspace's last one."""
-    return st.query_params.get(param) or workspace().get_state(state_key)
+    linked = st.query_params.get(param)
+    if linked and not workspace().exists(_KINDS[param], linked):
+        st.toast(md(f"The link names {param} '{linked[:40]}', which is not in this workspace (deleted, or made on "
+                    "another machine: a session bundle brings it over). Showing the workspace's last choice."),
+                 icon=":material/link_off:")
+        linked = None
+    return linked or workspace().get_state(state_key)
 
 
 def sync_url() -> None:

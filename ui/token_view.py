@@ -11,6 +11,7 @@ import streamlit as st
 
 from core import plots
 from core.preprocess import Trace
+from ui.report import chart as report_chart
 
 STYLES = {
     "kept": "",
@@ -76,8 +77,8 @@ def effect_report(report: dict) -> None:
     cols[3].metric("Types before", f"{s['types_before']:,}")
     cols[4].metric("Types after", f"{s['types_after']:,}")
     cols[5].metric("Vocabulary reduction", f"{reduction:.0%}")
-    st.plotly_chart(plots.removal_waterfall(s["tokens_before"], report["removed"], s["tokens_after"]),
-                    key="waterfall")
+    report_chart(plots.removal_waterfall(s["tokens_before"], report["removed"], s["tokens_after"]), "waterfall",
+                 "What preprocessing removed", {"page": "preprocess", "uses": ("corpus", "tokens")})
     left, right = st.columns(2)
     left.plotly_chart(plots.top_words_bar(report["top_before"][:20], "Top words before"), key="top_before")
     right.plotly_chart(plots.top_words_bar(report["top_after"][:20], "Top words after"), key="top_after")

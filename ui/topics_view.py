@@ -11,6 +11,7 @@ import streamlit as st
 from core import topics
 from core.errors import UserError
 from core.jobs import DONE
+from ui import report
 from ui.access import is_presenter, presenter_only, require
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -134,6 +135,9 @@ def _word_bars(model, names, relevance: float) -> None:
             fig.update_layout(title=dict(text=names[t], font=dict(size=13)), height=300,
                               margin=dict(l=10, r=10, t=35, b=10), xaxis=dict(showticklabels=False))
             cols[t - start].plotly_chart(fig, key=f"tp_bars_{t}")
+    report.add_button("tp_words", f"Topics and their top words (relevance λ = {relevance:.2f})", lambda: report.table(
+        [{"topic": names[t], "top words": ", ".join(w for w, _ in model.top_words(t, 10, relevance))}
+         for t in range(model.topics)]), {"page": "topics"})
 
 
 def _topic_map(model, names) -> None:
@@ -147,7 +151,7 @@ def _topic_map(model, names) -> None:
     fig.update_layout(title="Intertopic distances (size: share of the corpus)", height=380,
                       margin=dict(l=10, r=10, t=40, b=10), xaxis=dict(visible=False),
                       yaxis=dict(visible=False, scaleanchor="x"))
-    st.plotly_chart(fig, key="tp_map")
+    report.chart(fig, "tp_map", "Intertopic distance map", {"page": "topics"})
 
 
 def _per_label(model, names) -> None:
@@ -159,7 +163,7 @@ def _per_label(model, names) -> None:
                                    for g in groups]) for t in range(model.topics)])
         fig.update_layout(barmode="stack", title="Topic share per label", height=380, yaxis_tickformat=".0%",
                           margin=dict(l=10, r=10, t=40, b=10), legend=dict(font=dict(size=10)))
-        st.plotly_chart(fig, key="tp_labels")
+        report.chart(fig, "tp_labels", "Topic share per label", {"page": "topics"})
         return
     window = max(1, model.doc_topics.shape[0] // 25)
     kernel = np.ones(window) / window
@@ -168,7 +172,7 @@ def _per_label(model, names) -> None:
                                 name=names[t], stackgroup="one") for t in range(model.topics)])
     fig.update_layout(title=f"Topic share over the documents, in order (mean of {window})", height=380,
                       yaxis_tickformat=".0%", margin=dict(l=10, r=10, t=40, b=10), legend=dict(font=dict(size=10)))
-    st.plotly_chart(fig, key="tp_order")
+    report.chart(fig, "tp_order", "Topic share over the documents", {"page": "topics"})
 
 
 def _typical(model, names, texts) -> None:

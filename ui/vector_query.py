@@ -13,7 +13,7 @@ from core.embeddings import evaluate, query
 from core.embeddings.words import split_words
 from core.errors import UserError
 from core.stats import is_content_word
-from ui import cached
+from ui import cached, report
 from ui.safe import md
 
 
@@ -65,6 +65,9 @@ def query_panel(kv) -> None:
                     st.caption(md(f"'{info['word']}': rank {info['rank']:,}, seen {info['count']:,} times in training."))
                 rows = query.neighbours(kv, word, k)
                 st.dataframe(_table(rows, "neighbour"), hide_index=True, width="stretch", key="q_neighbours")
+                report.add_button("q_neighbours", f"Nearest neighbours of '{word}'",
+                                  lambda: report.table(_table(rows, "neighbour")),
+                                  {"page": "embeddings", "uses": ("corpus", "vectors"), "settings": {"k": k}})
                 st.download_button("Download neighbours (CSV)", _neighbours_csv(word, rows), file_name="neighbours.csv",
                                    mime="text/csv", key="q_neighbours_csv")
     with analogy:

@@ -8,7 +8,7 @@ import streamlit as st
 from core import attention, plots
 from core.errors import UserError
 from core.preprocess import Pipeline, PipelineConfig
-from ui import cached, contextual
+from ui import cached, contextual, permalink, report
 from ui.model_picker import model_picker
 from ui.safe import md
 from ui.state import active_corpus_id, keep_values
@@ -18,6 +18,7 @@ DEFAULT_TEXT = "The bank raised its rates after the river flooded the bank."
 st.title("Attention")
 keep_values("att_layer", "att_head", "att_grid_first", "att_mean_layer", "ctx_word", "ctx_sentences", "ctx_layer",
             "ctx_limit", "ctx_cloud", "ctx_k")  # the tabs' widgets, drawn only while their tab is open
+permalink.bind(att_model=str, att_text=str, att_layer=int, att_head=int)
 m = model_picker("att", attentions=True)
 
 # The text and toggles render before the model is known: a switch to a model still loading keeps
@@ -69,10 +70,13 @@ head, grid, mean, roll, origin, static, internals = st.tabs(
 if head.open:
     with head:
         a, b = st.columns(2)
+        permalink.clamp("att_layer", 0, layers - 1)
+        permalink.clamp("att_head", 0, heads - 1)
         layer = a.slider("Layer", 0, layers - 1, layers - 1, key="att_layer")
         h = b.slider("Head", 0, heads - 1, 0, key="att_head")
         fig = plots.attention_heatmap(shown.tokens, shown.tokens, shown.weights[layer, h], f"Layer {layer}, head {h}")
-        st.plotly_chart(fig, key="att_heatmap")
+        report.chart(fig, "att_heatmap", f"Attention of {m.spec.label}, layer {layer}, head {h}",
+                     {"page": "attention", "uses": (), "settings": {"model": m.spec.id, "text": text}})
         st.download_button("This heatmap as standalone HTML", lambda: fig.to_html(include_plotlyjs=True).encode(),
                            f"attention-layer{layer}-head{h}.html", "text/html", key="att_html")
 if grid.open:

@@ -8,7 +8,7 @@ import streamlit as st
 from core import plots
 from core.corpus.store import KIND, jsonl_path
 from core.stats import compute_stats, concordance, detect_language, plural, stopwords, stopwords_name, top_words
-from ui import cached, demo, ingest
+from ui import cached, demo, ingest, report
 from ui.access import presenter_only, require
 from ui.safe import md
 from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
@@ -71,6 +71,9 @@ cols[3].metric("Type/token", f"{s['type_token_ratio']:.3f}")
 cols[4].metric("Hapax", f"{s['hapax']:,}", help="Words that occur exactly once.")
 cols[5].metric("Mean length", f"{s['mean_length']:,.1f}", help="Words per document.")
 cols[6].metric("Median length", f"{s['median_length']:,.0f}")
+report.add_button("corpus_stats", "Corpus statistics",
+                  lambda: report.table([{k: s[k] for k in ("documents", "tokens", "types", "type_token_ratio", "hapax",
+                                                          "mean_length", "median_length")}]), {"page": "corpus"})
 if language == "unknown":
     st.caption("Language not recognised: counted as words between spaces and punctuation.")
 else:
@@ -85,11 +88,12 @@ with words:
     st.caption(f"Stopwords: {s['stopwords']}.")
     shown = top_words(data["top_words"], n, stopwords(language) if drop else frozenset())
     title = "Top word" if len(shown) == 1 else f"Top {len(shown)} words"
-    st.plotly_chart(plots.top_words_bar(shown, title), key="top_words_chart")
+    report.chart(plots.top_words_bar(shown, title), "top_words_chart", title, {"page": "corpus"})
 
 with zipf:
     exponent = s["zipf_exponent"]
-    st.plotly_chart(plots.zipf_plot(data["frequencies"], exponent, s["zipf_intercept"]), key="zipf_chart")
+    report.chart(plots.zipf_plot(data["frequencies"], exponent, s["zipf_intercept"]), "zipf_chart", "Zipf's law",
+                 {"page": "corpus"})
     if exponent is None:
         st.caption("Too few repeated words to fit Zipf's law.")
     else:
@@ -97,7 +101,7 @@ with zipf:
                    "once). Natural language is usually close to 1.")
 
 with lengths:
-    st.plotly_chart(plots.length_histogram(data["doc_lengths"]), key="length_chart")
+    report.chart(plots.length_histogram(data["doc_lengths"]), "length_chart", "Document lengths", {"page": "corpus"})
 
 docs = cached.documents(cid)
 with browse:

@@ -7,7 +7,7 @@ from core import plots
 from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_id
 from core.embeddings.train import train_vectors
 from core.jobs import DONE
-from ui import cached, demo, vector_io, vector_query, verdict
+from ui import cached, demo, report, vector_io, vector_query, verdict
 from ui.access import presenter_only, require
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
@@ -109,6 +109,8 @@ if board.open:
                                         "analogy coverage": st.column_config.NumberColumn(format="percent"),
                                         "WordSim-353 ρ": st.column_config.NumberColumn(format="%.3f"),
                                         "SimLex-999 ρ": st.column_config.NumberColumn(format="%.3f")})
+            report.add_button("emb_board", "Word-vector leaderboard", lambda: report.table(rows),
+                              {"page": "embeddings", "artifacts": [["vectors", i] for i in models]})
             st.caption("ρ = Spearman correlation with human similarity judgements, on the pairs both words of which the "
                        "model knows. Coverage = share of the 19,544 Google analogy questions this vocabulary can answer.")
             st.caption("Verdict: whether the space itself can be trusted — words spread out and neighbours that stand "

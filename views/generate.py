@@ -6,7 +6,7 @@ import streamlit as st
 from core import generation, plots
 from core.errors import UserError
 from core.jobs import DONE
-from ui import cached, generation_view
+from ui import cached, generation_view, permalink
 from ui.generation_form import settings_form
 from ui.jobs import finished_job, running, start_job
 from ui.model_picker import model_picker
@@ -21,6 +21,9 @@ def chat_available(m) -> bool:
 
 
 st.title("Generate")
+permalink.bind(gen_model=str, gen_prompt=str, gen_preset=str, gen_max_new_tokens=int, gen_strategy=str,
+               gen_temperature=float, gen_top_k=int, gen_top_p=float, gen_repetition_penalty=float,
+               gen_no_repeat_ngram_size=int, gen_num_beams=int, gen_seed=int)
 m = model_picker("gen", kinds=("causal",))
 if m is None:
     st.info("Load a language model to write with it. The bundled SmolLM2 works offline; its first load converts it "

@@ -9,7 +9,7 @@ from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure
-from ui import cached, demo, map_view, topics_view, verdict
+from ui import cached, demo, map_view, permalink, report, topics_view, verdict
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.map_controls import projection_form, word_choice
@@ -17,6 +17,7 @@ from ui.safe import md
 from ui.state import active_corpus_id, active_vectors_id, show_flash, workspace
 
 st.title("Map")
+permalink.bind(map_search=str, map_colour=str)
 ws = workspace()
 show_flash()
 vid = active_vectors_id()
@@ -119,7 +120,8 @@ with docs_tab:
             names = [f"doc {r}" for r in data.rows]
             fig = map_figure(names, data.coords, color=colour, hover={"text": data.previews, "label": data.labels},
                              title="Documents")
-            st.plotly_chart(fig, key="doc_plot")
+            report.chart(fig, "doc_plot", "Document map", {"page": "map", "uses": ("corpus", "vectors"),
+                                                           "settings": {"colour": by}})
             if not labelled:
                 st.caption("This corpus has no label column; a labelled one (e.g. the polarity sample) colours by label.")
 

@@ -73,4 +73,5 @@ def test_the_url_carries_the_sessions_choice_so_a_reload_keeps_it():
     bad = AppTest.from_file(str(APP), default_timeout=120)
     bad.query_params.update({"corpus": "not-a-corpus"})
     bad.run()
-    assert not bad.exception and "corpus" not in bad.query_params  # an id that is gone is dropped
+    assert not bad.exception and bad.query_params["corpus"] == lee.id  # a stale id: the workspace's last choice
+    assert "not in this workspace" in bad.toast[0].value  # … and the link's reader is told why

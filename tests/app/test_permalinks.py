@@ -1,0 +1,44 @@
+"""Permalinks: a page's main settings in its URL, restored by a new session; stale values fall back with a note."""
+
+from streamlit.testing.v1 import AppTest
+
+from tests.app.conftest import APP
+
+
+def opened(page: str, params: dict) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120)
+    at.query_params.update(params)
+    at.run()
+    at.switch_page(page)
+    at.query_params.update(params)  # a link opens straight on its page: the page sees the link's query
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_an_attention_link_opens_the_same_model_text_layer_and_head():
+    at = opened("views/attention.py", {"att_model": "tiny-bert", "att_text": "The river bank flooded.",
+                                       "att_layer": "0", "att_head": "3"})
+    assert at.selectbox(key="att_model").value == "tiny-bert"
+    assert at.text_area(key="att_text").value == "The river bank flooded."
+    assert at.session_state["att_layer"] == 0 and at.session_state["att_head"] == 3
+    at.text_area(key="att_text").set_value("Another text").run()
+    assert at.query_params["att_text"] == "Another text"  # the URL follows the page
+
+
+def test_a_generate_link_carries_the_prompt_and_settings():
+    at = opened("views/generate.py", {"gen_model": "tiny-gpt2", "gen_prompt": "Once upon a time",
+                                      "gen_preset": "custom", "gen_strategy": "sample", "gen_temperature": "1.3",
+                                      "gen_seed": "7"})
+    assert at.session_state["gen_prompt"] == "Once upon a time"
+    assert at.session_state["gen_temperature"] == 1.3 and at.session_state["gen_seed"] == 7
+    assert at.query_params["gen_strategy"] == "sample"
+
+
+def test_stale_or_malformed_values_fall_back_with_a_note():
+    at = opened("views/attention.py", {"att_model": "no-such-model", "att_layer": "many"})
+    assert at.selectbox(key="att_model").value != "no-such-model"
+    notes = " ".join(t.value for t in at.toast)
+    assert "not available here" in notes and "not a valid value" in notes
+    at = opened("views/attention.py", {"att_model": "tiny-bert", "att_layer": "99", "att_head": "99"})
+    assert not at.exception  # a link made for a bigger model: clamped into this one's range

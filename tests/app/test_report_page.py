@@ -1,0 +1,39 @@
+"""The Report page: items added from other pages, a note, reordering, removal, and the export button."""
+
+from streamlit.testing.v1 import AppTest
+
+from core.corpus.store import ingest_sample
+from core.report.store import list_reports
+from core.workspace import Workspace
+from tests.app.conftest import APP
+
+
+def page(path: str) -> AppTest:
+    at = AppTest.from_file(str(APP), default_timeout=120).run()
+    at.switch_page(path).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_add_from_the_corpus_page_then_annotate_reorder_and_remove():
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+    empty = page("views/report.py")
+    assert any("Add to report" in i.value for i in empty.info)
+    corpus = page("views/corpus.py")
+    corpus.button(key="zipf_chart_report").click().run()
+    corpus.button(key="corpus_stats_report").click().run()
+    assert "Corpus statistics" in corpus.toast[-1].value and not corpus.exception
+    (report,) = list_reports(ws)
+    assert [i.title for i in report.items] == ["Zipf's law", "Corpus statistics"]
+    assert ["corpus", ws.get_state("active_corpus")] in report.items[0].source["artifacts"]  # provenance
+    at = page("views/report.py")
+    first, second = report.items
+    at.text_area(key=f"rp_note_{first.id}").set_value("<b>Zipf</b> holds: s ≈ 1.").run()
+    at.button(key=f"rp_down_{first.id}").click().run()
+    (report,) = list_reports(ws)
+    assert [i.id for i in report.items] == [second.id, first.id]
+    assert report.items[1].note == "<b>Zipf</b> holds: s ≈ 1."
+    assert at.get("download_button")  # Export as HTML
+    at.button(key=f"rp_remove_{second.id}").click().run()
+    assert [i.id for i in list_reports(ws)[0].items] == [first.id] and not at.exception

@@ -1,0 +1,79 @@
+"""Show it to others, in a real browser: three items added from three pages, the report exported as one HTML file
+that draws its charts with every network request refused, and a permalink that reopens the same view."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import expect
+
+from core import models
+from core.corpus.store import ingest_sample
+from core.workspace import Workspace
+from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+
+def add(page, key: str) -> None:
+    button = page.locator(f".st-key-{key}_report button").first
+    button.scroll_into_view_if_needed()
+    button.click()
+    expect(page.get_by_text("to the report").last).to_be_visible()
+    settle(page)
+
+
+def test_report_from_three_pages_opens_offline(browser, fresh_server, tmp_path):
+    server = fresh_server()
+    ws = Workspace(server.home)
+    lee = ingest_sample(ws, "lee").id
+    polarity = ingest_sample(ws, "polarity").id
+    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
+    context.set_default_timeout(TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        page.goto(f"{server.url}/corpus?corpus={lee}")
+        settle(page)
+        add(page, "corpus_stats")
+        page.get_by_role("tab", name="Zipf").click()
+        settle(page)
+        add(page, "zipf_chart")
+        page.goto(f"{server.url}/classify?corpus={polarity}")
+        settle(page)
+        page.get_by_role("button", name="Train", exact=True).click()
+        expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=60_000)
+        settle(page)
+        add(page, "cl_confusion")
+        page.goto(f"{server.url}/report")
+        expect(page.get_by_text("3. Confusion matrix: TF-IDF")).to_be_visible()
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Export as HTML").click()
+        path = tmp_path / "report.html"
+        download.value.save_as(path)
+        expect_no_exception(page)
+    finally:
+        context.close()
+
+    offline = browser.new_context()
+    requests = []
+    offline.route("**/*", lambda route: (requests.append(route.request.url),
+                                         route.continue_() if route.request.url.startswith("file:") else route.abort()))
+    try:
+        page = offline.new_page()
+        page.goto(path.as_uri())
+        page.wait_for_function("() => document.querySelectorAll('.js-plotly-plot .main-svg').length >= 2",
+                               timeout=TIMEOUT_MS)
+        assert [u for u in requests if not u.startswith("file:")] == []
+        assert page.get_by_text("Corpus statistics").count() >= 1
+        page.pdf(path=str(tmp_path / "report.pdf"))
+        assert (tmp_path / "report.pdf").stat().st_size > 10_000
+    finally:
+        offline.close()
+
+
+def test_a_permalink_reopens_the_attention_view(page, server):
+    text = "The bank by the river is not the bank in town."
+    page.goto(f"{server.url}/attention?att_model={models.MINILM_ID}&att_text={text.replace(' ', '%20')}")
+    expect(page.get_by_label("Text", exact=True).last).to_have_value(text)
+    expect(page.get_by_role("button", name=re.compile("^Load all-MiniLM-L6-v2"))).to_be_visible()
+    assert f"att_model={models.MINILM_ID}" in page.url  # the URL keeps following the page
+    expect_no_exception(page)
