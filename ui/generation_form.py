@@ -29,9 +29,16 @@ def settings_form(key: str, *, chat_available: bool, chat_default: bool) -> Gene
             for name in _FIELDS:
                 st.session_state[f"{key}_{name}"] = saved[name]
             st.session_state[f"{key}_preset"] = saved.get("preset", "custom")
-        else:
-            st.session_state[f"{key}_preset"] = "balanced"
+        else:  # a first visit; knobs already set came from a link (ui.permalink) and are kept
+            linked = {name: st.session_state[f"{key}_{name}"] for name in _FIELDS if f"{key}_{name}" in st.session_state}
+            preset = st.session_state.get(f"{key}_preset")
+            st.session_state[f"{key}_preset"] = preset if preset in PRESETS or (preset and linked) else "balanced"
             _apply_preset(key)
+            for name, value in linked.items():
+                st.session_state[f"{key}_{name}"] = value
+            if any(getattr(PRESETS.get(st.session_state[f"{key}_preset"]), name, value) != value
+                   for name, value in linked.items()):
+                st.session_state[f"{key}_preset"] = "custom"
     st.segmented_control("Preset", [*PRESETS, "custom"], key=f"{key}_preset", on_change=_apply_preset, args=(key,),
                          help="precise: greedy, the same text every time · balanced: sampling at temperature 0.7 · "
                               "creative: temperature 1, nucleus 0.95. Changing any knob makes it your own.")

@@ -35,6 +35,16 @@ def test_a_generate_link_carries_the_prompt_and_settings():
     assert at.query_params["gen_strategy"] == "sample"
 
 
+def test_a_generate_link_keeps_its_settings_when_the_model_is_ready():
+    from core import models
+
+    models.load("tiny-gpt2")  # in memory already: the settings form is drawn on the first run
+    at = opened("views/generate.py", {"gen_model": "tiny-gpt2", "gen_strategy": "sample", "gen_temperature": "1.3",
+                                      "gen_seed": "7"})
+    assert at.slider(key="gen_temperature").value == 1.3 and at.number_input(key="gen_seed").value == 7
+    assert at.session_state["gen_preset"] == "custom"  # the link's knobs are not the balanced preset's
+
+
 def test_stale_or_malformed_values_fall_back_with_a_note():
     at = opened("views/attention.py", {"att_model": "no-such-model", "att_layer": "many"})
     assert at.selectbox(key="att_model").value != "no-such-model"

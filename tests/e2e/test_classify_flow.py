@@ -19,7 +19,7 @@ def test_tfidf_baseline_and_a_confusion_cell(page, server, tmp_path):
     train = page.get_by_role("button", name="Train", exact=True)
     if train.is_visible():
         train.click()
-    expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=60_000)
+    expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
     settle(page)
     matrix = page.locator(".js-plotly-plot").filter(has_text="Confusion matrix")
     expect(matrix).to_be_visible()

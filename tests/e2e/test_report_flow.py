@@ -40,7 +40,7 @@ def test_report_from_three_pages_opens_offline(browser, fresh_server, tmp_path):
         page.goto(f"{server.url}/classify?corpus={polarity}")
         settle(page)
         page.get_by_role("button", name="Train", exact=True).click()
-        expect(page.get_by_text("Test accuracy")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
         settle(page)
         add(page, "cl_confusion")
         page.goto(f"{server.url}/report")
