@@ -49,6 +49,8 @@ access.gate()  # a shared server: nothing shows before the access code
 with cached.ACTIVITY.script_run():
     page = st.navigation(pages)
     link_slot = sidebar.render()
+    if st.context.is_embedded:
+        sidebar.embedded_context()
     try:
         page.run()
     finally:  # also when the page stopped early (st.stop): its link is still worth copying

@@ -14,6 +14,17 @@ from ui.safe import md
 from ui.state import active_corpus_id, active_tokens_id, active_vectors_id, set_active_corpus, sync_url, workspace
 
 
+def embedded_context() -> None:
+    """In a presentation (``?embed=true``) the sidebar is out of sight: say what the page is about above it."""
+    ws, parts = workspace(), []
+    for what, kind, aid in (("Corpus", CORPUS, active_corpus_id()), ("Tokens", "tokens", active_tokens_id()),
+                            ("Vectors", "vectors", active_vectors_id())):
+        if aid and ws.exists(kind, aid):
+            parts.append(f"{what}: {ws.manifest(kind, aid).name}")
+    if parts:
+        st.caption(md(" · ".join(parts)))
+
+
 def render():
     """The shared sidebar; returns an empty slot under it for the page's link (filled after the page ran,
     when the page's own settings are in the URL too)."""

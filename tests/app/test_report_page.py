@@ -37,3 +37,26 @@ def test_add_from_the_corpus_page_then_annotate_reorder_and_remove():
     assert at.get("download_button")  # Export as HTML
     at.button(key=f"rp_remove_{second.id}").click().run()
     assert [i.id for i in list_reports(ws)[0].items] == [first.id] and not at.exception
+
+
+def test_a_session_bundle_brings_the_corpus_and_the_report_into_another_workspace(tmp_path, monkeypatch):
+    from core import bundle
+    from core.report.model import Item
+    from core.report.store import add_item, new_report
+
+    source = Workspace(tmp_path / "laptop")
+    cid = ingest_sample(source, "polarity").id
+    report = add_item(source, new_report(source, "For the board").id,
+                      Item(kind="text", title="A finding", text="Reviews split evenly.",
+                           source={"page": "corpus", "artifacts": [["corpus", cid]]}))
+    data = bundle.export_bundle(source, [("corpus", cid)], [report.id])
+    ws = Workspace.from_env()  # the other machine's workspace
+    at = page("views/report.py")
+    at.file_uploader(key="rp_bundle_upload").set_value(("corpus-lab-bundle.zip", data, "application/zip")).run()
+    assert any("1 artifacts and 1 reports" in c.value for c in at.caption), [c.value for c in at.caption]
+    at.button(key="rp_bundle_import").click().run()
+    assert ws.exists("corpus", cid) and not at.exception  # the same id: links made on the laptop work here
+    assert [r.title for r in list_reports(ws)] == ["For the board"]
+    bad = page("views/report.py")
+    bad.file_uploader(key="rp_bundle_upload").set_value(("x.zip", b"not a zip at all", "application/zip")).run()
+    assert "not a bundle" in bad.error[0].value

@@ -77,3 +77,12 @@ def test_a_permalink_reopens_the_attention_view(page, server):
     expect(page.get_by_role("button", name=re.compile("^Load all-MiniLM-L6-v2"))).to_be_visible()
     assert f"att_model={models.MINILM_ID}" in page.url  # the URL keeps following the page
     expect_no_exception(page)
+
+
+def test_embed_mode_says_what_the_page_is_about_without_the_sidebar(page, server):
+    cid = ingest_sample(Workspace(server.home), "polarity").id
+    page.goto(f"{server.url}/classify?corpus={cid}&embed=true")
+    expect(page.get_by_role("heading", name="Classify")).to_be_visible()
+    expect(page.get_by_text("Corpus: Movie-review polarity")).to_be_visible()  # in the page, not only the sidebar
+    expect(page.get_by_test_id("stToolbar")).to_have_count(0)
+    expect_no_exception(page)
