@@ -10,14 +10,12 @@ from core.workspace import Workspace
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def test_collocates_of_a_node_word_and_their_lines(browser, fresh_server, tmp_path):
-    server = fresh_server()
-    ws = Workspace(server.home)
-    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+def test_collocates_of_a_node_word_and_their_lines(browser, server, tmp_path):
+    lee = ingest_sample(Workspace(server.home), "lee").id
     context = browser.new_context(viewport={"width": 1500, "height": 1200})
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/analyze")
+        page.goto(f"{server.url}/analyze?corpus={lee}")
         build = page.get_by_role("button", name="Build the index")
         expect(build).to_be_visible()
         settle(page)

@@ -10,14 +10,13 @@ from core.workspace import Workspace
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def test_lda_on_lee_and_rename_a_topic(browser, fresh_server, tmp_path):
-    server = fresh_server()
+def test_lda_on_lee_and_rename_a_topic(browser, server, tmp_path):
     ws = Workspace(server.home)
-    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+    lee = ingest_sample(ws, "lee").id
     context = browser.new_context(viewport={"width": 1500, "height": 1300})
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/topics")
+        page.goto(f"{server.url}/topics?corpus={lee}")
         go = page.get_by_role("button", name="Find topics")
         expect(go).to_be_visible()
         settle(page)
