@@ -22,7 +22,7 @@ def test_collocates_of_a_node_word_and_their_lines(browser, server, tmp_path):
         build.click()
         expect(page.get_by_text("60,005 tokens")).to_be_visible(timeout=60_000)
         page.get_by_role("tab", name="Collocations").click()
-        node = page.get_by_label("Node word")
+        node = page.get_by_label("Node word", exact=True)
         expect(node).to_be_visible()
         node.fill("police")
         node.press("Enter")
