@@ -16,6 +16,7 @@ from core.jobs import DONE
 from ui import report
 from ui.access import is_presenter, presenter_only, require
 from ui.jobs import finished_job, start_job
+from ui.permalink import valid_choice
 from ui.safe import md
 
 KEYS = ("cl_test", "cl_val", "cl_seed", "cl_method", "cl_epochs", "cl_lr_method", "cl_base", "cl_threshold",
@@ -130,6 +131,7 @@ def leaderboard(board) -> str:
     ids = [m.id for m in board]
     if picked and picked[0] < len(ids):
         st.session_state["cl_model"] = ids[picked[0]]
+    valid_choice("cl_model", ids, "classifier")
     if st.session_state.get("cl_model") not in ids:
         st.session_state["cl_model"] = ids[0]
     st.caption("Click a row to see its scorecard. 'Commonest class' is the accuracy of always guessing the class "

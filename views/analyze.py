@@ -7,13 +7,14 @@ import streamlit as st
 from core import analysis
 from core.jobs import DONE
 from core.preprocess import corpus_language
-from ui import analysis_view, cached
+from ui import analysis_view, cached, permalink
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import corpus_or_stop, keep_values, workspace
 
 st.title("Analyze")
+permalink.bind(an_node=str)
 keep_values(*analysis_view.KEYS)  # the tabs' widgets, drawn only while their tab is open
 ws = workspace()
 cid = corpus_or_stop()

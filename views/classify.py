@@ -6,13 +6,14 @@ import streamlit as st
 from core import classify
 from core.errors import UserError
 from core.jobs import DONE
-from ui import classify_view
+from ui import classify_view, permalink
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import active_vectors_id, corpus_or_stop, keep_values, workspace
 
 st.title("Classify")
+permalink.bind(cl_model=str)
 keep_values(*classify_view.KEYS)
 ws = workspace()
 cid = corpus_or_stop()

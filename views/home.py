@@ -53,5 +53,8 @@ st.markdown(
 10. **Classify** — teach a model the corpus' labels (TF-IDF, word vectors or a fine-tuned MiniLM) and
    read an honest scorecard: per-class scores, a confusion matrix whose cells open their documents,
    calibration, and the mistakes with the words that caused them.
+11. **Report** — collect charts and tables from every page with **Add to report**, write a note under
+   each, and export one HTML file that opens offline; copy a page's link; move work to another
+   workspace as a bundle.
 """
 )

@@ -7,13 +7,14 @@ from core import topics
 from core.errors import UserError
 from core.jobs import DONE
 from core.preprocess import corpus_language
-from ui import cached, topics_view
+from ui import cached, permalink, topics_view
 from ui.access import presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 from ui.state import corpus_or_stop, keep_values, workspace
 
 st.title("Topics")
+permalink.bind(tp_model=str)
 keep_values(*topics_view.KEYS)
 ws = workspace()
 cid = corpus_or_stop()
@@ -47,6 +48,7 @@ models = {m.id: m for m in sorted(ws.list(topics.KIND), key=lambda m: m.created,
 if not models:
     st.info("No topic model for this corpus yet: choose a number of topics above and press Find topics.")
     st.stop()
+permalink.valid_choice("tp_model", models, "topic model")
 if st.session_state.get("tp_model") not in models:
     st.session_state["tp_model"] = next(iter(models))
 mid = st.selectbox("Topic model", list(models), key="tp_model", format_func=lambda i: models[i].name)

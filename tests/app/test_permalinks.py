@@ -52,3 +52,19 @@ def test_stale_or_malformed_values_fall_back_with_a_note():
     assert "not available here" in notes and "not a valid value" in notes
     at = opened("views/attention.py", {"att_model": "tiny-bert", "att_layer": "99", "att_head": "99"})
     assert not at.exception  # a link made for a bigger model: clamped into this one's range
+
+
+def test_a_classify_link_opens_the_same_classifier_and_a_stale_one_says_so():
+    from core import classify
+    from core.corpus.store import ingest_sample
+    from core.workspace import Workspace
+
+    ws = Workspace.from_env()
+    cid = ingest_sample(ws, "polarity").id
+    for seed in (7, 42):
+        classify.train(ws, cid, classify.ClassifierConfig("tfidf", classify.SplitConfig(seed=seed)))
+    linked = classify.of_corpus(ws, cid)[-1].id  # not the one the page shows by default (the best)
+    at = opened("views/classify.py", {"corpus": cid, "cl_model": linked})
+    assert at.session_state["cl_model"] == linked and at.query_params["cl_model"] == linked
+    at = opened("views/classify.py", {"corpus": cid, "cl_model": "0123456789abcdef"})
+    assert "not available here" in at.toast[0].value and at.session_state["cl_model"] != "0123456789abcdef"
