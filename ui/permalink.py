@@ -73,8 +73,9 @@ def valid_choice(key: str, options, what: str) -> None:
 
 
 def copy_link() -> None:
-    """The page's current link, with Streamlit's copy button; ``&embed=true`` drops the app's chrome."""
+    """The page's current link, with Streamlit's copy button; ``&embed=true`` drops the app's toolbar."""
     with st.popover("Copy link", icon=":material/link:"):
         st.caption("Opens this view on this workspace: the corpus, the models and the page's settings.")
         st.code(link(), language=None, wrap_lines=True)
-        st.caption("For a presentation, add `&embed=true`: the page without the sidebar and menu.")
+        st.caption("For a presentation, add `&embed=true`: the page without the app's toolbar, naming its corpus "
+                   "and models at the top.")
