@@ -121,19 +121,23 @@ def leaderboard(board) -> str:
              "split": "test {test:.0%} · val {validation:.0%} · seed {seed}".format(**m.config["split"])}
             for m in board]
     st.subheader("Leaderboard")
-    event = st.dataframe(rows, hide_index=True, width="stretch", key="cl_board", on_select="rerun",
+    ids = [m.id for m in board]
+
+    def picked() -> None:  # only a new click picks: a selection left from before must not override a new model
+        rows_ = st.session_state["cl_board"].selection.rows
+        if rows_ and rows_[0] < len(ids):
+            st.session_state["cl_model"] = ids[rows_[0]]
+
+    st.dataframe(rows, hide_index=True, width="stretch", key="cl_board", on_select=picked,
                          selection_mode="single-row",
                          column_config={c: st.column_config.NumberColumn(format="%.3f")
                                         for c in ("test accuracy", "macro F1", "weighted F1", "commonest class")})
     report.add_button("cl_board", "Classifier leaderboard", lambda: report.table(rows),
                       {"page": "classify", "artifacts": [["classifier", m.id] for m in board]})
-    picked = event.selection.rows if event is not None and hasattr(event, "selection") else []
-    ids = [m.id for m in board]
-    if picked and picked[0] < len(ids):
-        st.session_state["cl_model"] = ids[picked[0]]
     valid_choice("cl_model", ids, "classifier")
     if st.session_state.get("cl_model") not in ids:
         st.session_state["cl_model"] = ids[0]
+    st.query_params["cl_model"] = st.session_state["cl_model"]  # the link names what is shown now
     st.caption("Click a row to see its scorecard. 'Commonest class' is the accuracy of always guessing the class "
                "most frequent in training: a model is only worth something above it.")
     return st.session_state["cl_model"]
@@ -155,7 +159,7 @@ def scorecard(clf: classify.Classifier, texts: list[str]) -> None:
     binary = len(clf.classes) == 2
     threshold = None
     if binary:
-        threshold = st.slider(f"Threshold: predict '{clf.classes[1]}' when its probability is at least", 0.05, 0.95,
+        threshold = st.slider(f"Threshold: predict '{md(clf.classes[1])}' when its probability is at least", 0.05, 0.95,
                               0.5, 0.05, key="cl_threshold",
                               help="Moves the trade-off between the two kinds of error; the matrix and scores follow.")
     card = clf.scorecard(threshold)
@@ -237,8 +241,8 @@ def _cell_documents(clf, texts, card, true: int, predicted: int) -> None:
             for i in np.flatnonzero((y_true == true) & (y_pred == predicted))]
     rows.sort(key=lambda r: -r["confidence"])
     right = "right" if true == predicted else "wrong"
-    st.markdown(md(f"**{len(rows)} test documents labelled '{clf.classes[true]}', predicted '{clf.classes[predicted]}'** "
-                   f"({right})").replace("\\*\\*", "**"))
+    st.markdown(f"**{len(rows)} test documents labelled '{md(clf.classes[true])}', predicted "
+                f"'{md(clf.classes[predicted])}'** ({right})")
     st.dataframe(rows, hide_index=True, width="stretch", key="cl_cell_docs",
                  column_config={"confidence": st.column_config.ProgressColumn(min_value=0.0, max_value=1.0, format="%.2f"),
                                 "text": st.column_config.TextColumn(width="large")})
@@ -284,8 +288,8 @@ def explained_html(words: list[tuple[str, float]]) -> str:
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
-def _explain(root: str, mid: str, text: str) -> list[tuple[str, float]]:
-    return _loaded(root, mid).explain(text)
+def _explain(root: str, mid: str, created: float, text: str, target: int | None = None) -> list[tuple[str, float]]:
+    return _loaded(root, mid).explain(text, target)  # created: a model trained again under the same id
 
 
 def errors(clf: classify.Classifier, texts: list[str]) -> None:
@@ -305,7 +309,7 @@ def errors(clf: classify.Classifier, texts: list[str]) -> None:
         with st.container(border=True):
             st.markdown(md(f"labelled {clf.classes[y_true[i]]} · predicted {clf.classes[y_pred[i]]} with "
                            f"{proba[i, y_pred[i]]:.0%}"))
-            st.html(explained_html(_explain(root, clf.manifest.id, text)))
+            st.html(explained_html(_explain(root, clf.manifest.id, clf.manifest.created, text, int(y_pred[i]))))
 
 
 def _root() -> str:
@@ -326,25 +330,29 @@ def use(ws, cid: str, clf: classify.Classifier) -> None:
         fig.update_layout(height=min(100 + 28 * len(order), 420), margin=dict(l=10, r=10, t=10, b=10),
                           xaxis=dict(range=[0, 1], tickformat=".0%"), yaxis=dict(autorange="reversed"))
         st.plotly_chart(fig, key="cl_use_bars")
-        st.html(explained_html(_explain(_root(), clf.manifest.id, text)))
+        st.html(explained_html(_explain(_root(), clf.manifest.id, clf.manifest.created, text, int(order[0]))))
     st.divider()
     job = finished_job("cl_label_job")
     if job is not None and job.status == DONE:
-        st.session_state["cl_labelled"] = {"model": clf.manifest.id, "csv": job.result}
+        st.session_state["cl_labelled"] = {"model": job.result[0], "csv": job.result[1]}
     elif job is not None:
         st.error(md(job.error or "Cancelled."))
     done = st.session_state.get("cl_labelled")
     if done and done["model"] == clf.manifest.id:
         st.download_button("Download the labelled corpus (CSV)", done["csv"], file_name="labelled.csv",
                            mime="text/csv", key="cl_download")
-    elif "cl_label_job" not in st.session_state and st.button("Label the whole corpus", key="cl_label"):
-        start_job("cl_label_job", "Labelling the corpus", lambda ctx: label_corpus(ws, cid, clf, ctx), kind="classify")
+    elif "cl_label_job" not in st.session_state and presenter_only("train") and st.button("Label the whole corpus",
+                                                                                         key="cl_label"):
+        threshold = st.session_state.get("cl_threshold") if len(clf.classes) == 2 else None
+        start_job("cl_label_job", "Labelling the corpus",
+                  lambda ctx: (clf.manifest.id, label_corpus(ws, cid, clf, ctx, threshold)), kind="classify")
     if clf.config.method == "encoder":
         st.caption("This fine-tuned encoder is also on the Attention page's model list: see what it attends to.")
 
 
-def label_corpus(ws, cid: str, clf: classify.Classifier, ctx) -> str:
-    """Every document with its label (if any), the prediction and each class' probability, as CSV text."""
+def label_corpus(ws, cid: str, clf: classify.Classifier, ctx, threshold: float | None = None) -> str:
+    """Every document with its label (if any), the prediction (at the scorecard's threshold) and each class'
+    probability, as CSV text."""
     import csv
     import io
 
@@ -359,8 +367,8 @@ def label_corpus(ws, cid: str, clf: classify.Classifier, ctx) -> str:
         ctx.progress(start / max(len(docs), 1), f"Documents {start + 1:,}–{min(start + 256, len(docs)):,} of {len(docs):,}")
         chunk = docs[start:start + 256]
         proba = clf.predict_proba([d.text for d in chunk])
-        for doc, p in zip(chunk, proba, strict=True):
-            writer.writerow([_cell(doc.text), _cell(doc.label or ""), _cell(clf.classes[int(np.argmax(p))]),
+        for doc, p, k in zip(chunk, proba, predict(proba, threshold), strict=True):
+            writer.writerow([_cell(doc.text), _cell(doc.label or ""), _cell(clf.classes[int(k)]),
                              *[f"{x:.4f}" for x in p]])
     return out.getvalue()
 
@@ -370,14 +378,14 @@ def _cell(text: str) -> str:
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
 
-def delete(ws, clf: classify.Classifier) -> None:
+def delete(ws, manifest) -> None:
     if not is_presenter():
         return
     with st.expander("Delete this classifier"):
         sure = st.checkbox("Yes, delete it", key="cl_confirm_delete")
         if st.button("Delete", disabled=not sure, key="cl_delete"):
             require("delete")
-            ws.delete(classify.KIND, clf.manifest.id)
+            ws.delete(classify.KIND, manifest.id)
             _loaded.clear()
             for key in ("cl_model", "cl_confirm_delete", "cl_labelled"):
                 st.session_state.pop(key, None)

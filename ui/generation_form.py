@@ -5,8 +5,12 @@ from __future__ import annotations
 import streamlit as st
 
 from core.generation import MAX_NEW_TOKENS, PRESETS, GenerationConfig
+from ui.permalink import clamp
 
 STRATEGIES = {"greedy": "Greedy (always the likeliest)", "sample": "Sampling", "beam": "Beam search"}
+_RANGES = {"max_new_tokens": (1, MAX_NEW_TOKENS), "seed": (0, 2**31 - 1), "num_beams": (2, 16),
+           "temperature": (0.05, 2.0), "top_k": (0, 1000), "top_p": (0.05, 1.0), "repetition_penalty": (1.0, 2.0),
+           "no_repeat_ngram_size": (0, 10)}
 _FIELDS = ("max_new_tokens", "strategy", "temperature", "top_k", "top_p", "repetition_penalty",
            "no_repeat_ngram_size", "num_beams", "seed")
 
@@ -29,16 +33,19 @@ def settings_form(key: str, *, chat_available: bool, chat_default: bool) -> Gene
             for name in _FIELDS:
                 st.session_state[f"{key}_{name}"] = saved[name]
             st.session_state[f"{key}_preset"] = saved.get("preset", "custom")
-        else:  # a first visit; knobs already set came from a link (ui.permalink) and are kept
+        else:  # a first visit; knobs already set came from a link (ui.permalink): kept over the preset's
             linked = {name: st.session_state[f"{key}_{name}"] for name in _FIELDS if f"{key}_{name}" in st.session_state}
             preset = st.session_state.get(f"{key}_preset")
-            st.session_state[f"{key}_preset"] = preset if preset in PRESETS or (preset and linked) else "balanced"
+            st.session_state[f"{key}_preset"] = preset if preset in PRESETS else "balanced"
             _apply_preset(key)
             for name, value in linked.items():
                 st.session_state[f"{key}_{name}"] = value
-            if any(getattr(PRESETS.get(st.session_state[f"{key}_preset"]), name, value) != value
-                   for name, value in linked.items()):
+            if any(getattr(PRESETS[st.session_state[f"{key}_preset"]], name) != value for name, value in linked.items()):
                 st.session_state[f"{key}_preset"] = "custom"
+    for name, (lo, hi) in _RANGES.items():  # a link may carry any number; the widgets take only their range
+        clamp(f"{key}_{name}", lo, hi)
+    if st.session_state.get(f"{key}_strategy") not in STRATEGIES:
+        st.session_state[f"{key}_strategy"] = "sample"
     st.segmented_control("Preset", [*PRESETS, "custom"], key=f"{key}_preset", on_change=_apply_preset, args=(key,),
                          help="precise: greedy, the same text every time · balanced: sampling at temperature 0.7 · "
                               "creative: temperature 1, nucleus 0.95. Changing any knob makes it your own.")

@@ -42,7 +42,7 @@ def model_picker(key: str, *, kinds: tuple[str, ...] = ("causal", "encoder"), at
         except UserError as exc:
             st.error(md(exc))
             return None
-        if presenter_only("load") and st.button(f"Load {spec.label} (~{size:,.0f} MB)", type="primary",
+        if presenter_only("load") and st.button(f"Load {md(spec.label)} (~{size:,.0f} MB)", type="primary",
                                                 key=f"{key}_load"):
             start_job(state, f"Loading {spec.label}",
                       lambda ctx: models.load(spec.id, ws=ws, attentions=attentions, ctx=ctx), kind="model",

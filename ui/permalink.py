@@ -10,6 +10,7 @@ writes its own). ``copy_link`` shows the link with a copy button.
 
 from __future__ import annotations
 
+import math
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -23,7 +24,10 @@ MAX_CHARS = 2_000  # a URL is no place for a whole document; longer text is left
 def _parse(raw: str, kind: type):
     if kind is bool:
         return raw.lower() in {"1", "true", "yes", "on"}
-    return kind(raw)
+    value = kind(raw)
+    if kind is float and not math.isfinite(value):
+        raise ValueError(raw)
+    return value
 
 
 def bind(**keys: type) -> None:

@@ -35,7 +35,10 @@ def item(ws, report, it, position: int) -> None:
     with st.container(border=True):
         st.markdown(f"**{position + 1}. {md(it.title)}**")
         if it.kind == "figure":
-            st.plotly_chart(go.Figure(it.figure), key=f"rp_fig_{it.id}")
+            try:  # a figure from another plotly version (a bundle) may carry properties this one lacks
+                st.plotly_chart(go.Figure(it.figure, skip_invalid=True), key=f"rp_fig_{it.id}")
+            except (ValueError, TypeError) as exc:
+                st.warning(md(f"This chart cannot be drawn here ({exc}); the export still holds it."))
         elif it.kind == "table":
             st.dataframe(it.table, hide_index=True, width="stretch", key=f"rp_table_{it.id}")
         elif it.kind == "tokens":
@@ -49,11 +52,10 @@ def item(ws, report, it, position: int) -> None:
             if it.note:
                 st.text(it.note)
             return
-        note = st.text_area("Note (plain text)", it.note, key=f"rp_note_{it.id}", height=80, max_chars=5000,
-                            placeholder="What should the reader see here?")
-        if note != it.note:
-            require("report")
-            update(ws, report.id, lambda r: r.set_note(it.id, note))
+        # Saved when this session changes it (on_change), so a rerun never writes a stale copy over a note
+        # another tab saved meanwhile.
+        st.text_area("Note (plain text)", it.note, key=f"rp_note_{it.id}", height=80, max_chars=5000,
+                     placeholder="What should the reader see here?", on_change=_save_note, args=(ws, report.id, it.id))
         a, b, c, _ = st.columns([1, 1, 1, 5])
         last = position == len(report.items) - 1
         if a.button("Up", key=f"rp_up_{it.id}", icon=":material/arrow_upward:", disabled=position == 0):
@@ -62,6 +64,12 @@ def item(ws, report, it, position: int) -> None:
             _change(ws, report.id, lambda r: r.move(it.id, 1))
         if c.button("Remove", key=f"rp_remove_{it.id}", icon=":material/delete:"):
             _change(ws, report.id, lambda r: r.remove(it.id))
+
+
+def _save_note(ws, report_id: str, item_id: str) -> None:
+    require("report")
+    note = st.session_state[f"rp_note_{item_id}"]
+    update(ws, report_id, lambda r: r.set_note(item_id, note))
 
 
 def _change(ws, report_id: str, change) -> None:
@@ -95,16 +103,26 @@ def bundles(ws, report) -> None:
         st.caption("A zip of chosen artifacts with their manifests (and the ones they were made from), plus reports. "
                    "Imported into another Corpus Lab, everything keeps its id: the same links, views and report work "
                    "there.")
+        if not presenter_only("import"):
+            return
         found = {(kind, m.id): f"{kind} · {m.name}" for kind in KINDS for m in ws.list(kind)}
         chosen = st.multiselect("Artifacts", list(found), format_func=found.get, key="rp_bundle_pick")
         with_report = report is not None and st.checkbox(f"Include the report '{report.title}'", True,
                                                          key="rp_bundle_report")
-        if chosen or with_report:
+        try:
+            size = sum(f.stat().st_size for kind, aid in bundle.closure(ws, list(chosen))
+                       for f in ws.path(kind, aid).rglob("*") if f.is_file())
+        except UserError as exc:
+            st.error(md(exc))
+            return
+        if size > MAX_BUNDLE:
+            st.error(f"These artifacts come to {size / 2**30:.1f} GB with the ones they were made from; a bundle holds "
+                     "at most 2 GB. Choose fewer.")
+        elif chosen or with_report:
+            st.caption(f"About {size / 2**20:,.1f} MB before compression.")
             st.download_button("Export the bundle (zip)", lambda: bundle.export_bundle(
                 ws, list(chosen), [report.id] if with_report else []), file_name="corpus-lab-bundle.zip",
                 mime="application/zip", key="rp_bundle_export")
-        if not presenter_only("import"):
-            return
         upload = st.file_uploader("Import a bundle", type=["zip"], key="rp_bundle_upload")
         if upload is None:
             return

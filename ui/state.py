@@ -15,6 +15,7 @@ import os
 import streamlit as st
 
 from core.corpus.store import KIND as CORPUS
+from core.errors import UserError
 from core.workspace import ENV_HOME, Workspace
 from ui.safe import md
 
@@ -72,7 +73,11 @@ _KINDS = {"corpus": CORPUS, "tokens": "tokens", "vectors": "vectors"}
 def _start(param: str, state_key: str) -> str | None:
     """Where a new session starts: the URL's choice if it has one, else the workspace's last one."""
     linked = st.query_params.get(param)
-    if linked and not workspace().exists(_KINDS[param], linked):
+    try:
+        known = bool(linked) and workspace().exists(_KINDS[param], linked)
+    except UserError:  # not even a valid id (a link cut off by a mail client after a '.' or ')')
+        known = False
+    if linked and not known:
         st.toast(md(f"The link names {param} '{linked[:40]}', which is not in this workspace (deleted, or made on "
                     "another machine: a session bundle brings it over). Showing the workspace's last choice."),
                  icon=":material/link_off:")

@@ -55,8 +55,9 @@ if not board:
 mid = classify_view.leaderboard(board)
 try:
     clf = classify_view.loaded(ws.root, mid)
-except UserError as exc:
+except UserError as exc:  # e.g. the word vectors it averages were deleted: it can still be deleted
     st.error(md(exc))
+    classify_view.delete(ws, ws.manifest(classify.KIND, mid))
     st.stop()
 tabs = st.tabs(["Scorecard", "Errors", "Use it"])
 with tabs[0]:
@@ -65,4 +66,4 @@ with tabs[1]:
     classify_view.errors(clf, texts)
 with tabs[2]:
     classify_view.use(ws, cid, clf)
-classify_view.delete(ws, clf)
+classify_view.delete(ws, clf.manifest)

@@ -20,29 +20,41 @@ if not reports:
     st.stop()
 current = report.current_report(ws)
 reports.setdefault(current.id, current)
+if st.session_state.get("rp_pick") not in reports:  # deleted meanwhile (here or in another tab)
+    st.session_state.pop("rp_pick", None)
 a, b = st.columns([4, 1])
 rid = a.selectbox("Report", list(reports), index=list(reports).index(current.id), key="rp_pick",
                   format_func=lambda i: f"{reports[i].title} · {len(reports[i].items)} items")
 if rid != current.id and is_presenter():
     ws.set_state(report.CURRENT, rid)
 chosen = reports[rid]
-if presenter_only("report") and b.button("New report", key="rp_new", icon=":material/add:"):
+
+
+def start_new_report() -> None:  # a callback: it runs before the select box is drawn, so it may set its value
     require("report")
-    ws.set_state(report.CURRENT, new_report(ws).id)
-    st.rerun()
+    fresh = new_report(ws)
+    ws.set_state(report.CURRENT, fresh.id)
+    st.session_state["rp_pick"] = fresh.id
+
+
+if presenter_only("report"):
+    b.button("New report", key="rp_new", icon=":material/add:", on_click=start_new_report)
 
 if is_presenter():
-    title = st.text_input("Title", chosen.title, key=f"rp_title_{rid}", max_chars=200)
-    if title.strip() and title != chosen.title:
+    def save_title() -> None:
         require("report")
-        chosen = update(ws, rid, lambda r: r.set_title(title.strip()))
+        title = st.session_state[f"rp_title_{rid}"].strip()
+        if title:
+            update(ws, rid, lambda r: r.set_title(title))
+
+    st.text_input("Title", chosen.title, key=f"rp_title_{rid}", max_chars=200, on_change=save_title)
 report_view.export(ws, chosen)
 if not chosen.items:
     st.info("This report has no items yet: use **Add to report** under a chart or table on any page.")
 for position, item in enumerate(chosen.items):
     try:
         report_view.item(ws, chosen, item, position)
-    except UserError as exc:
+    except (UserError, ValueError) as exc:
         st.error(md(exc))
 if is_presenter():
     with st.expander("Delete this report"):

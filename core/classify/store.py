@@ -135,7 +135,7 @@ class Classifier:
     def explain(self, text: str, target: int | None = None) -> list[tuple[str, float]]:
         """Each word of ``text`` with how much it pushed toward ``target`` (default: the predicted class)."""
         if self.config.method == "encoder":
-            return self._model.explain(text)  # gradient × input toward the predicted class
+            return self._model.explain(text, target)  # integrated gradients toward the target class
         if self._vectors is not None:
             return self._model.explain(text, target=target, word_vector=self._vectors.word_vector,
                                        tokenize=self._vectors.tokenize)

@@ -68,3 +68,18 @@ def test_a_classify_link_opens_the_same_classifier_and_a_stale_one_says_so():
     assert at.session_state["cl_model"] == linked and at.query_params["cl_model"] == linked
     at = opened("views/classify.py", {"corpus": cid, "cl_model": "0123456789abcdef"})
     assert "not available here" in at.toast[0].value and at.session_state["cl_model"] != "0123456789abcdef"
+
+
+def test_links_that_cannot_be_shown_never_break_the_page():
+    first = AppTest.from_file(str(APP), default_timeout=120)
+    first.query_params.update({"corpus": "abc)", "vectors": "abc."})  # ids cut off by a mail client
+    first.run()
+    assert not first.exception and any("not in this workspace" in t.value for t in first.toast)
+    from core import models
+
+    models.load("tiny-gpt2")
+    at = opened("views/generate.py", {"gen_model": "tiny-gpt2", "gen_temperature": "50", "gen_top_p": "inf",
+                                      "gen_preset": "custom"})
+    assert at.slider(key="gen_temperature").value == 2.0  # clamped into the slider's range
+    assert at.number_input(key="gen_max_new_tokens").value > 1  # knobs the link lacks come from a preset
+    assert any("not a valid value" in t.value for t in at.toast)  # inf is refused

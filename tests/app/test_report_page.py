@@ -60,3 +60,17 @@ def test_a_session_bundle_brings_the_corpus_and_the_report_into_another_workspac
     bad = page("views/report.py")
     bad.file_uploader(key="rp_bundle_upload").set_value(("x.zip", b"not a zip at all", "application/zip")).run()
     assert "not a bundle" in bad.error[0].value
+
+
+def test_new_report_becomes_the_current_one_and_an_undrawable_figure_keeps_the_page():
+    from core.report.model import Item
+    from core.report.store import add_item, new_report
+
+    ws = Workspace.from_env()
+    old = new_report(ws, "Old")
+    add_item(ws, old.id, Item(kind="figure", title="From another plotly", figure={"data": [{"type": "scatter",
+                              "x": [1], "y": [1], "no_such_property": 3}], "layout": {"no_such_layout": 1}}))
+    at = page("views/report.py")
+    assert not at.exception and at.button(key=f"rp_remove_{list_reports(ws)[0].items[0].id}")  # still removable
+    at.button(key="rp_new").click().run()
+    assert at.selectbox(key="rp_pick").value == ws.get_state("current_report") != old.id
