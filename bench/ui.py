@@ -94,6 +94,10 @@ PAGES = (
     Page("Attention", "attention", "text", "Load a model to look inside it"),
     Page("Generate", "generate", "text", "Load a language model to write with it"),
     Page("Fine-tune", "finetune", "button", "Start fine-tuning"),
+    Page("Analyze", "analyze", "button", "Build the index"),
+    Page("Topics", "topics", "button", "Find topics"),
+    Page("Classify (Lee: no labels)", "classify", "text", "This corpus has no labels"),
+    Page("Report (empty)", "report", "text", "The report is empty"),
 )
 
 
