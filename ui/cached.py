@@ -164,6 +164,9 @@ WARM_UPS: dict[str, list[Callable[[], object]]] = {
                        "gensim.matutils", "gensim.models"),
     "normalisers": [*_imports("nltk"), _normalisers],
     "umap": [_umap_import, _umap],
+    # The Classify page's split and scorecard: scikit-learn's model selection and metrics (~1.6 s cold).
+    "classify": _imports("sklearn.model_selection", "sklearn.metrics", "sklearn.linear_model",
+                         "sklearn.feature_extraction.text"),
     # The transformer pages: torch (~2 s) and transformers with the Llama and BERT code (~7 s) made the
     # Fine-tune page's first estimate take ~10 s; imported here, it takes about one.
     "transformers": _imports("torch", "transformers", "transformers.models.llama.modeling_llama",
