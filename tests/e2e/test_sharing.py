@@ -22,6 +22,7 @@ from core.tokens import build_tokens
 from core.workspace import Workspace
 from scripts import streamlit_server
 from tests.e2e.conftest import TIMEOUT_MS
+from tests.e2e.test_corpus_flow import settle
 
 VIEWER_CODE, PRESENTER_CODE = "river-1234-maple-5678", "cedar-4321-prism-8765"
 
@@ -80,6 +81,7 @@ def open_map(page) -> None:
     page.get_by_text("What to map, and how").click()
     page.get_by_role("spinbutton", name="How many").fill("300")
     page.get_by_role("spinbutton", name="How many").press("Enter")
+    settle(page)  # a click during the rerun opens a list the rerun then closes
     page.get_by_test_id("stSelectbox").filter(has_text="Projection").first.click()
     page.get_by_role("option", name="PCA").click()
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=TIMEOUT_MS)
