@@ -1,33 +1,7 @@
-"""Session bundles: chosen artifacts (with their ancestors) and reports, carried between workspaces as one zip.
-
-Layout of a bundle::
-
-    bundle.json                                  # format, created, corpus_lab version, what is inside + sha256 per file
-    artifacts/<kind>/<id>/<relative file path>   # an artifact folder as it is on disk, manifest.json included
-    reports/<id>.json                            # report documents (``<workspace>/reports/<id>.json``)
-
-Example::
-
-    data = export_bundle(ws, [("vectors", vid)], reports=["a1b2c3"])   # the vectors, their tokens and corpus
-    info = inspect_bundle(data)                                         # what would arrive, what is refused
-    result = import_bundle(other_ws, data)                              # result.added, .existing, .problems
-
-Import trusts nothing in the zip. The whole bundle is refused (``UserError``, nothing written) when the
-bundle itself is bad: not a zip, no or unreadable ``bundle.json``, an unknown format, a member name that
-points outside the bundle (``../``, absolute, backslashes, drive letters), a zip bomb (the ``ZipLimits``
-caps on members, total size and ratio, enforced while inflating, in chunks), too many members. A single
-artifact or report is refused (one sentence in ``problems``, the rest still imported) when only it is
-bad: an unknown kind, an id that is not a safe name, a missing, unreadable or mismatching manifest, a
-file whose size or sha256 disagrees with ``bundle.json``, anything that could be a pickle (by name, by
-its first bytes, a .npy that does not load with ``allow_pickle=False``). Members that ``bundle.json``
-does not list are never read; they are reported and ignored. Every artifact is built in
-``<root>/.tmp/`` and ``os.replace``d into ``<root>/<kind>/<id>`` once the whole bundle has been read, and
-an artifact already in the workspace is kept as it is.
-"""
+"""Reading a bundle: every entry checked before anything is written, then placed atomically."""
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import io
 import json
@@ -35,7 +9,6 @@ import math
 import os
 import re
 import shutil
-import time
 import uuid
 import zipfile
 import zlib
@@ -43,22 +16,34 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import BinaryIO, NamedTuple
 
-from core.corpus.archive import ZipLimits, _unsafe_path
+from core.bundle.checks import (
+    BUNDLE_FORMAT,
+    BUNDLE_LIMITS,
+    CHUNK,
+    HEAD,
+    INDEX,
+    KINDS,
+    MAX_JSON_BYTES,
+    REPORTS,
+    _content_problem,
+    _kind_of,
+    _manifest,
+    _mib,
+    _npy_load_problem,
+    _null,
+    _refuse,
+    _Refused,
+    _refused_suffix,
+    _report_problem,
+    _safe_id,
+    _show,
+    _Tee,
+    _unsafe_member,
+    _valid_report_id,
+)
+from core.corpus.archive import ZipLimits
 from core.errors import UserError
-from core.workspace import MANIFEST, VERSION, Manifest, Workspace, atomic_write_bytes
-
-BUNDLE_FORMAT = 1
-INDEX = "bundle.json"
-REPORTS = "reports"
-# Every artifact kind the app writes (kept here, not imported, so this module stays light).
-KINDS = ("corpus", "tokens", "vectors", "map", "docmap", "index", "topics", "classifier", "finetune")
-# A bundle may be big (vectors, a fine-tuned model): 2 GiB uncompressed; the ratio cap is read_zip's.
-BUNDLE_LIMITS = ZipLimits(max_members=50_000, max_total_bytes=2 << 30)
-# Formats that are (or usually are) pickles: never carried, whatever is inside.
-REFUSED_SUFFIXES = (".pkl", ".pickle", ".joblib", ".pt", ".pth", ".bin", ".ckpt", ".model")
-MAX_JSON_BYTES = 64 << 20  # bundle.json, a manifest, a report: read into memory, so capped
-CHUNK = 1 << 20
-HEAD = (1 << 16) + 16  # first bytes kept for the content checks (a .npy header fits in 64 KiB)
+from core.workspace import MANIFEST, Manifest, Workspace, atomic_write_bytes
 
 
 class BundleArtifact(NamedTuple):
@@ -88,149 +73,6 @@ class ImportResult:
     problems: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)  # export's warnings, and parents that did not arrive
 
-
-class _Refused(Exception):
-    """One entry is bad; the message says why (the rest of the bundle goes on)."""
-
-
-# ---------------------------------------------------------------------------------------------------
-# export
-
-
-def closure(ws: Workspace, refs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """``refs`` plus every ancestor (manifest parents, recursively), each once, parents before children.
-
-    A parent id's kind is found by looking it up among ``KINDS``; a parent that is not in the workspace is
-    skipped (``missing_parents`` names it). A ref that is not in the workspace is a ``UserError``.
-    """
-    ordered: list[tuple[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-
-    def visit(kind: str, artifact_id: str) -> None:
-        if (kind, artifact_id) in seen:
-            return
-        seen.add((kind, artifact_id))
-        for parent in ws.manifest(kind, artifact_id).parents:
-            parent_kind = _kind_of(ws, parent)
-            if parent_kind is not None:
-                visit(parent_kind, parent)
-        ordered.append((kind, artifact_id))
-
-    for kind, artifact_id in refs:
-        _check_kind(kind)
-        visit(kind, artifact_id)
-    return ordered
-
-
-def missing_parents(ws: Workspace, refs: list[tuple[str, str]]) -> list[str]:
-    """One sentence per parent of ``refs`` (or of their ancestors) that is not in the workspace."""
-    found = []
-    for kind, artifact_id in closure(ws, refs):
-        for parent in ws.manifest(kind, artifact_id).parents:
-            if _kind_of(ws, parent) is None:
-                found.append(f"{kind} {artifact_id}: its parent {_show(parent)} is not in this workspace, "
-                             "so the bundle goes without it.")
-    return found
-
-
-def export_bundle(ws: Workspace, refs: list[tuple[str, str]], reports: list[str] = (), *, with_parents: bool = True,
-                  limits: ZipLimits = BUNDLE_LIMITS) -> bytes:
-    """The chosen artifacts (with their ancestors unless ``with_parents=False``) and reports as a zip."""
-    buffer = io.BytesIO()
-    write_bundle(ws, refs, buffer, reports, with_parents=with_parents, limits=limits)
-    return buffer.getvalue()
-
-
-def write_bundle(ws: Workspace, refs: list[tuple[str, str]], out: BinaryIO, reports: list[str] = (), *,
-                 with_parents: bool = True, limits: ZipLimits = BUNDLE_LIMITS) -> list[str]:
-    """``export_bundle`` into a file object (files are streamed in chunks); returns the export's warnings."""
-    refs, reports = list(refs), list(dict.fromkeys(reports))
-    if not refs and not reports:
-        raise UserError("Choose at least one artifact or report to put in the bundle.")
-    for kind, _ in refs:
-        _check_kind(kind)
-    chosen = closure(ws, refs) if with_parents else list(dict.fromkeys(refs))
-    warnings = missing_parents(ws, chosen) if with_parents else []
-    plan = [(kind, artifact_id, _artifact_files(ws, kind, artifact_id)) for kind, artifact_id in chosen]
-    report_data = [(rid, _report_bytes(ws, rid)) for rid in reports]
-    total = sum(size for *_, files in plan for _, _, size in files) + sum(len(d) for _, d in report_data)
-    if total > limits.max_total_bytes:
-        raise UserError(f"The chosen artifacts come to {_mib(total)}; a bundle holds at most {_mib(limits.max_total_bytes)}. "
-                        "Choose fewer (or leave out their parents).")
-    created = time.time()
-    stamp = time.localtime(max(created, 315_532_800))[:6]  # zip dates start in 1980
-    index = {"format": BUNDLE_FORMAT, "created": created, "corpus_lab": VERSION, "warnings": warnings,
-             "artifacts": [], "reports": []}
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as z:
-        for kind, artifact_id, files in plan:
-            listed = []
-            for rel, path, size in files:
-                member = f"artifacts/{kind}/{artifact_id}/{rel}"
-                info = zipfile.ZipInfo(member, date_time=stamp)
-                info.compress_type = zipfile.ZIP_DEFLATED
-                digest, written = hashlib.sha256(), 0
-                try:
-                    with path.open("rb") as src, z.open(info, "w", force_zip64=size > (1 << 30)) as dst:
-                        while chunk := src.read(CHUNK):
-                            digest.update(chunk)
-                            dst.write(chunk)
-                            written += len(chunk)
-                except OSError as exc:
-                    raise UserError(f"{kind} {artifact_id}: {rel} could not be read ({exc.strerror or exc}); was the "
-                                    "artifact deleted while the bundle was made?") from None
-                listed.append({"path": rel, "size": written, "sha256": digest.hexdigest()})
-            manifest = ws.manifest(kind, artifact_id)
-            index["artifacts"].append({"kind": kind, "id": artifact_id, "name": manifest.name,
-                                       "parents": list(manifest.parents), "files": listed})
-        for rid, data in report_data:
-            info = zipfile.ZipInfo(f"{REPORTS}/{rid}.json", date_time=stamp)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            z.writestr(info, data)
-            index["reports"].append({"id": rid, "size": len(data), "sha256": hashlib.sha256(data).hexdigest()})
-        info = zipfile.ZipInfo(INDEX, date_time=stamp)
-        info.compress_type = zipfile.ZIP_DEFLATED
-        z.writestr(info, json.dumps(index, indent=2, ensure_ascii=False))
-    return warnings
-
-
-def _artifact_files(ws: Workspace, kind: str, artifact_id: str) -> list[tuple[str, Path, int]]:
-    """(relative posix path, path, size) of every regular file in an artifact folder, sorted; symlinks left out."""
-    folder = ws.path(kind, artifact_id)
-    if not ws.exists(kind, artifact_id):
-        raise UserError(f"There is no {kind} '{artifact_id}' in the workspace {ws.root}.")
-    files = []
-    for top, dirs, names in os.walk(folder, followlinks=False):
-        dirs.sort()
-        for name in sorted(names):
-            path = Path(top) / name
-            if path.is_symlink() or not path.is_file():
-                continue
-            rel = path.relative_to(folder).as_posix()
-            if _refused_suffix(rel):
-                raise UserError(f"{kind} {artifact_id} holds {rel}, a format that can hold a pickle, which a bundle never "
-                                "carries; leave this artifact out of the bundle.")
-            files.append((rel, path, path.stat().st_size))
-    return files
-
-
-def _report_bytes(ws: Workspace, report_id: str) -> bytes:
-    if not _valid_report_id(report_id):
-        raise UserError(f"{_show(report_id)!r} is not a valid report id (letters and digits only).")
-    path = ws.root / REPORTS / f"{report_id}.json"
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise UserError(f"There is no report {report_id} in the workspace; it may have been deleted.") from None
-    except OSError as exc:
-        raise UserError(f"Report {report_id} could not be read ({exc}).") from None
-    problem = _report_problem(data, report_id)
-    if problem:
-        raise UserError(f"Report {report_id} {problem}; it cannot go into a bundle.")
-    return data
-
-
-# ---------------------------------------------------------------------------------------------------
-# import
 
 
 def inspect_bundle(data: bytes | BinaryIO, *, limits: ZipLimits = BUNDLE_LIMITS) -> BundleInfo:
@@ -578,165 +420,3 @@ def _stream(src: BinaryIO, sink: BinaryIO | None, *, member: str, declared: int,
         if sink is not None:
             sink.write(chunk)
     return size, digest.hexdigest(), bytes(head)
-
-
-# ---------------------------------------------------------------------------------------------------
-# content checks
-
-
-def _content_problem(name: str, head: bytes, size: int) -> str | None:
-    """Why a file's first bytes make it unsafe or broken (as the end of "it ..."), or None."""
-    suffix = PurePosixPath(name).suffix.lower()
-    if suffix == ".safetensors":
-        # Its first 8 bytes are a header length, which can look like a pickle's b"\x80\x02": check the format instead.
-        length = int.from_bytes(head[:8], "little") if len(head) >= 8 else -1
-        if length < 2 or 8 + length > size or head[8:9] != b"{":
-            return "is not a safetensors file (its header is not safetensors' JSON)"
-        return None
-    if len(head) >= 2 and head[0] == 0x80 and 2 <= head[1] <= 5:
-        return f"starts like a pickle (protocol {head[1]}), which can run code when it is loaded; bundles never carry one"
-    if head.startswith(b"PK\x03\x04"):
-        return "is a zip archive inside the bundle (the form torch uses for pickled checkpoints); it is not opened"
-    if suffix == ".npy":
-        return _npy_header_problem(head, size)
-    return None
-
-
-def _npy_header_problem(head: bytes, size: int) -> str | None:
-    """Read a .npy header the way ``np.load(allow_pickle=False)`` does, from its first bytes only."""
-    import numpy as np
-
-    if not head.startswith(b"\x93NUMPY") or len(head) < 10:
-        return "is not a .npy file"
-    major = head[6]
-    if major == 1:
-        length, start = int.from_bytes(head[8:10], "little"), 10
-    elif major in (2, 3) and len(head) >= 12:
-        length, start = int.from_bytes(head[8:12], "little"), 12
-    else:
-        return f"is a .npy file of a version numpy does not read ({major})"
-    if length > 10_000 or start + length > len(head):  # np.load's own limit (max_header_size)
-        return "has a .npy header longer than numpy reads"
-    try:
-        header = ast.literal_eval(head[start : start + length].decode("utf-8" if major == 3 else "latin1"))
-        dtype = np.lib.format.descr_to_dtype(header["descr"])
-        shape = tuple(header["shape"])
-        if not isinstance(header["fortran_order"], bool) or not all(type(n) is int and n >= 0 for n in shape):
-            raise ValueError("bad shape or order")
-    except (ValueError, TypeError, KeyError, SyntaxError, MemoryError, RecursionError, UnicodeDecodeError) as exc:
-        return f"has a damaged .npy header ({str(exc)[:80]})"
-    if dtype.hasobject:
-        return "is an array of Python objects, which loads only by unpickling; bundles never carry one"
-    expected = start + length + math.prod(shape) * dtype.itemsize
-    if size != expected:
-        return f"is {size:,} bytes where its .npy header promises {expected:,}"
-    return None
-
-
-def _npy_load_problem(path: Path) -> str | None:
-    """The real check, on the staged file: ``np.load(allow_pickle=False)`` (memory-mapped, so nothing big is read)."""
-    import numpy as np
-
-    try:
-        array = np.load(path, mmap_mode="r", allow_pickle=False)
-        del array
-    except (ValueError, OSError, EOFError) as exc:
-        return f"does not load as a .npy array without pickle ({str(exc)[:120]})"
-    return None
-
-
-def _manifest(data: bytes, kind: str, artifact_id: str, member: str) -> Manifest:
-    try:
-        raw = json.loads(data.decode("utf-8"))
-        manifest = Manifest.from_json(data.decode("utf-8"))
-    except (ValueError, TypeError) as exc:
-        raise _Refused(f"{member}: refused, it is not a readable manifest ({str(exc)[:80]})") from None
-    if manifest.kind != kind or manifest.id != artifact_id:
-        raise _Refused(f"{member}: refused, it describes {_show(str(manifest.kind))} {_show(str(manifest.id))} but sits "
-                       f"in the folder of {kind} {artifact_id}")
-    if not isinstance(raw, dict) or not isinstance(manifest.name, str) or not isinstance(manifest.parents, list) \
-            or not all(isinstance(p, str) for p in manifest.parents) or not isinstance(manifest.config, dict):
-        raise _Refused(f"{member}: refused, it is not a readable manifest (its name, parents or config has the wrong type)")
-    return manifest
-
-
-def _report_problem(data: bytes, report_id: str) -> str | None:
-    try:
-        report = json.loads(data.decode("utf-8"))
-    except ValueError as exc:
-        return f"is not valid JSON ({str(exc)[:80]})"
-    if not isinstance(report, dict) or not isinstance(report.get("items"), list):
-        return "is not a report (no list of items)"
-    if "id" in report and report["id"] != report_id:
-        return "names another report inside"
-    return None
-
-
-# ---------------------------------------------------------------------------------------------------
-# small helpers
-
-
-def _kind_of(ws: Workspace, artifact_id: str) -> str | None:
-    if not isinstance(artifact_id, str) or not _safe_id(artifact_id):
-        return None
-    return next((kind for kind in KINDS if ws.exists(kind, artifact_id)), None)
-
-
-def _check_kind(kind: str) -> None:
-    if kind not in KINDS:
-        raise UserError(f"'{_show(str(kind))}' is not a kind of artifact ({', '.join(KINDS)}).")
-
-
-def _safe_id(value: str) -> bool:
-    """As ``Workspace.path`` checks (letters, digits, - and _), ASCII only and at most 128 characters."""
-    return 0 < len(value) <= 128 and value.isascii() and all(c.isalnum() or c in "-_" for c in value)
-
-
-def _valid_report_id(value: object) -> bool:
-    """As ``core.report.model.valid_id``: ASCII letters and digits, 1–64."""
-    return isinstance(value, str) and 0 < len(value) <= 64 and value.isascii() and value.isalnum()
-
-
-def _unsafe_member(name: str) -> bool:
-    """A zip name that could land outside the folder it is unpacked in (or that tools read differently)."""
-    if not name or "\\" in name or "\x00" in name or re.match(r"[A-Za-z]:", name) or _unsafe_path(name):
-        return True
-    parts = name[:-1].split("/") if name.endswith("/") else name.split("/")
-    return any(part in ("", ".", "..") for part in parts)
-
-
-def _refused_suffix(name: str) -> bool:
-    return name.lower().endswith(REFUSED_SUFFIXES)
-
-
-def _refuse(reason: str) -> UserError:
-    return UserError(f"This bundle cannot be used: {reason}. Nothing was imported.")
-
-
-def _show(text: str, limit: int = 80) -> str:
-    """A name from the bundle, safe to put in a sentence: printable and cut short."""
-    text = "".join(c if c.isprintable() else "?" for c in str(text))
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _mib(n: int) -> str:
-    return f"{n / 2**30:,.1f} GiB" if n >= 2**30 else f"{n / 2**20:,.1f} MiB"
-
-
-class _Tee:
-    """Write to a file (or nowhere) and, for small JSON files, to memory too."""
-
-    def __init__(self, *sinks: BinaryIO | None):
-        self.sinks = [s for s in sinks if s is not None]
-
-    def write(self, data: bytes) -> None:
-        for sink in self.sinks:
-            sink.write(data)
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc) -> None:
-        return None
