@@ -118,19 +118,26 @@ def _fill(future: Future, load: Callable[[], object]) -> None:
         future.set_exception(exc)
 
 
-def when_ready(future: Future, message: str, poll: float = 0.5) -> bool:
-    """True once ``future`` is done; until then a running status with ``message`` that reruns the
-    page when it is, so the rest of the page never waits for it."""
-    if future.done():
+def when_warmed(name: str, message: str, poll: float = 0.5) -> bool:
+    """True once the warm-up ``name`` of ``WARM_UPS`` is done. Until then a running status with
+    ``message`` that reruns the page when it is, so the rest of the page never waits for it.
+
+    A warm-up not yet started starts on this session's next run (the fragment's first tick), not in
+    this one: its imports hold the GIL, and started mid-script they made the page they wait for render
+    1-3 s later (Fine-tune: 6.1 s to its first render on a fresh server)."""
+    future = _BACKGROUND.get(name)
+    if future is not None and future.done():
         return True
+    asked = f"warm_up_asked:{name}"
 
     @st.fragment(run_every=poll)
     def wait() -> None:
-        if future.done():
+        if st.session_state.get(asked) and warmed(name).done():
             st.rerun()
         st.status(message, state="running")
 
     wait()
+    st.session_state[asked] = True
     return False
 
 
@@ -206,12 +213,20 @@ class Activity:
 ACTIVITY = Activity()
 
 
+def _page_waits() -> bool:
+    """Whether a load a page asked for (``background``) is still running: a page is waiting on it, and
+    a warm-up next to it would slow it (the Fine-tune estimate, 10 s → 15 s with UMAP compiling beside)."""
+    with _BACKGROUND_LOCK:
+        return any(not future.done() for future in _BACKGROUND.values())
+
+
 def warm_up_when_idle(idle: float = 5.0, poll: float = 0.25) -> None:
     """Run the steps of ``WARM_UPS`` in a background thread, each once no page has been drawn for
-    ``idle`` seconds and no job runs. On 2 cores, UMAP's compile next to a first render made that
-    render 2-3x slower, and a warm-up that starts just before a click slows what the click does
-    (seen with 2 s and whole warm-ups: a sample's statistics 1.5 → 3.3 s): the user's pages and
-    jobs come first, the warm-ups fill the pauses of someone reading a page."""
+    ``idle`` seconds, no job runs and no page waits for a load of its own. On 2 cores, UMAP's
+    compile next to a first render made that render 2-3x slower, and a warm-up that starts just
+    before a click slows what the click does (seen with 2 s and whole warm-ups: a sample's
+    statistics 1.5 → 3.3 s): the user's pages and jobs come first, the warm-ups fill the pauses of
+    someone reading a page."""
 
     def run() -> None:
         from core.jobs import REGISTRY
@@ -220,7 +235,7 @@ def warm_up_when_idle(idle: float = 5.0, poll: float = 0.25) -> None:
             if name in _BACKGROUND:  # a page asked for it already: it is being done
                 continue
             for step in steps:
-                while ACTIVITY.idle_for() < idle or REGISTRY.active():
+                while ACTIVITY.idle_for() < idle or REGISTRY.active() or _page_waits():
                     time.sleep(poll)
                 with contextlib.suppress(Exception):  # a failed warm-up leaves the page to load and report it
                     step()

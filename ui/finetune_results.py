@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from core import finetune, generation, memorisation, models, plots
@@ -91,6 +90,8 @@ def before_after(ws, manifest) -> None:
                  f"{tuned_p.perplexity:,.2f})", {"page": "finetune", "artifacts": [["finetune", manifest.id]]})
     gain = base_p.surprisal - tuned_p.surprisal
     order = gain.argsort()[::-1][:12]
+    import pandas as pd  # here: ~0.4 s cold, and the page's first render has no before/after to show
+
     st.dataframe(pd.DataFrame({"token": [repr(base_p.tokens[i]) for i in order],
                                "p before": (2.0 ** -base_p.surprisal[order]).round(4),
                                "p after": (2.0 ** -tuned_p.surprisal[order]).round(4),

@@ -129,7 +129,7 @@ def set_active_tokens(tid: str) -> None:
 def active_vectors_id() -> str | None:
     """The word-vector model later pages (the map) show: this session's choice if trained on the
     active corpus or imported, else the newest model trained on that corpus, else None."""
-    from core.embeddings.store import models_of_corpus
+    from core.embeddings.catalog import models_of_corpus  # not store: gensim is ~1.3 s on a first render
 
     if "vectors_id" not in st.session_state:
         st.session_state.vectors_id = _start("vectors", "active_vectors")

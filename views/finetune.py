@@ -26,7 +26,12 @@ st.caption(md(f"Corpus: {ws.manifest('corpus', cid).name} · {len(cached.documen
 train, results = st.tabs(["Train", "Results"], key="ft_tabs")
 with train:
     config = finetune_form(ws)
-    estimate = estimate_panel(ws, cid, config)
+    # The estimate needs torch, transformers and peft (~10 s cold): the form draws first, the estimate
+    # (and with it the Start button) follows once the idle-time warm-up, or this page, has imported them.
+    estimate = None
+    if cached.when_warmed("transformers", "Loading torch and transformers for the estimate (once per server, "
+                                          "up to ~10 s)…"):
+        estimate = estimate_panel(ws, cid, config)
     run_id = finetune.finetune_id(cid, config)
     if ws.exists(finetune.KIND, run_id):
         st.success("These settings were already trained on this corpus; see the Results tab.")

@@ -12,16 +12,9 @@ replace the argmax.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import (
-    accuracy_score,
-    average_precision_score,
-    confusion_matrix,
-    log_loss,
-    precision_recall_curve,
-    precision_recall_fscore_support,
-    roc_auc_score,
-    roc_curve,
-)
+
+# scikit-learn is imported where a score is computed, not here: the Classify page imports this module
+# on its first render, and sklearn.metrics costs ~1 s cold there.
 
 BINS = 10  # equal-width confidence bins of the reliability table
 MAX_POINTS = 200  # most points kept on a ROC or precision-recall curve
@@ -58,6 +51,8 @@ def _thin(n: int, most: int = MAX_POINTS) -> np.ndarray:
 
 
 def _prf(y_true, y_pred, labels, average) -> dict:
+    from sklearn.metrics import precision_recall_fscore_support
+
     p, r, f, _ = precision_recall_fscore_support(y_true, y_pred, labels=labels, average=average, zero_division=0)
     return {"precision": float(p), "recall": float(r), "f1": float(f)}
 
@@ -88,6 +83,8 @@ def _curves(y_true, score) -> dict:
     """ROC and precision-recall for the positive class (index 1); None where the test has one class only."""
     if len(np.unique(y_true)) < 2:
         return {"roc": None, "pr": None}
+    from sklearn.metrics import average_precision_score, precision_recall_curve, roc_auc_score, roc_curve
+
     fpr, tpr, roc_thresholds = roc_curve(y_true, score)
     keep = _thin(len(fpr))
     # sklearn's first ROC threshold is +inf ("predict nothing positive"); 1.0 does the same for probabilities
@@ -130,6 +127,8 @@ def scorecard(y_true, proba, classes: list[str], threshold: float | None = None)
     roc {fpr, tpr, thresholds, auc} and pr {precision, recall, thresholds, ap} (None when the
     part holds a single class), positive class ``classes[1]``.
     """
+    from sklearn.metrics import accuracy_score, confusion_matrix, log_loss, precision_recall_fscore_support
+
     y_true = np.asarray(y_true, dtype=np.int64)
     proba = np.asarray(proba, dtype=np.float64)
     k = len(classes)

@@ -13,7 +13,6 @@ from collections import Counter
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from sklearn.model_selection import train_test_split
 
 from core.errors import UserError
 
@@ -141,6 +140,8 @@ def _take(pool: np.ndarray, y: np.ndarray, want: int, seed: int) -> tuple[np.nda
     k = int(np.count_nonzero(counts >= 2))
     if k == 0:
         return pool, np.empty(0, dtype=np.int64)
+    from sklearn.model_selection import train_test_split  # ~1 s cold: not on the import of the Classify page
+
     size = min(max(want, k), len(able) - k)  # sklearn needs >= k on both sides; len(able) >= 2k
     rest, taken = train_test_split(able, test_size=size, stratify=y[able], random_state=seed)
     return np.sort(np.concatenate([rest, others])).astype(np.int64), np.sort(taken).astype(np.int64)

@@ -14,14 +14,13 @@ from pathlib import Path
 from gensim.models import KeyedVectors
 
 from core.embeddings import evaluate, quality
+from core.embeddings.catalog import KIND, models_of_corpus  # noqa: F401  (importable from here too)
 from core.embeddings.config import EmbeddingConfig
 from core.embeddings.vector_files import import_vectors
 from core.embeddings.vectors import load_kv, save_kv
 from core.jobs import NoJob
-from core.tokens import KIND as TOKENS
 from core.workspace import Manifest, Workspace
 
-KIND = "vectors"
 DETAILS = "training.json"
 
 
@@ -60,14 +59,6 @@ def quality_of(ws: Workspace, manifest: Manifest) -> dict:
 def load_details(ws: Workspace, artifact_id: str) -> dict:
     path = ws.path(KIND, artifact_id) / DETAILS
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {"curve": [], "scores": {}}
-
-
-def models_of_corpus(ws: Workspace, corpus_id: str | None) -> list[Manifest]:
-    """Models trained on any tokens artifact of this corpus, then imported ones; newest first."""
-    tokens_of_corpus = {m.id for m in ws.list(TOKENS) if corpus_id in m.parents}
-    every = ws.list(KIND)
-    trained = [m for m in every if m.parents and m.parents[0] in tokens_of_corpus]
-    return trained + [m for m in every if not m.parents]
 
 
 def import_file(ws: Workspace, path: Path, *, fmt: str = "auto", limit: int | None = None, name: str = "",

@@ -24,6 +24,11 @@ def small_corpus(paragraphs: int = 24) -> Workspace:
     return ws
 
 
+def estimated(at):
+    """The estimate waits for the background import of torch and transformers (instant once imported)."""
+    return wait_until(at, lambda a: not any("Loading torch" in s.label for s in a.status))
+
+
 def test_without_a_corpus_the_page_points_to_the_corpus_page():
     at = open_page("views/finetune.py")
     assert "Corpus page" in at.info[0].value
@@ -32,7 +37,7 @@ def test_without_a_corpus_the_page_points_to_the_corpus_page():
 @pytest.mark.parametrize("base", ["tiny-gpt2", pytest.param(models.SMOLLM_ID, marks=pytest.mark.real_model)])
 def test_a_short_lora_run_then_before_and_after(base):
     ws = small_corpus()
-    at = open_page("views/finetune.py")
+    at = estimated(open_page("views/finetune.py"))
     at.selectbox(key="ft_base").set_value(base).run()
     at.number_input(key="ft_max_steps").set_value(2).run()
     at.number_input(key="ft_batch").set_value(2).run()
@@ -59,6 +64,25 @@ def test_a_corpus_too_small_for_one_block_is_explained():
     ws = Workspace.from_env()
     m = ingest_sources(ws, [Source("tiny.txt", b"Too short.")], ReadOptions(), name="tiny")
     ws.set_state("active_corpus", m.id)
-    at = open_page("views/finetune.py")
+    at = estimated(open_page("views/finetune.py"))
     assert at.error and "needs at least" in at.error[0].value
     assert at.button(key="ft_start").disabled
+
+
+def test_the_form_does_not_wait_for_transformers(monkeypatch):
+    """Until torch and transformers are in, the settings show, Start waits, and the page says why."""
+    from concurrent.futures import Future
+
+    from ui import cached
+
+    pending = Future()
+    monkeypatch.setitem(cached._BACKGROUND, "transformers", pending)
+    small_corpus()
+    at = open_page("views/finetune.py")
+    assert "Loading torch" in at.status[0].label and at.status[0].state == "running"
+    assert at.selectbox(key="ft_base") and at.button(key="ft_start").disabled
+    assert not any(m.label == "Memory (estimate)" for m in at.metric)
+    pending.set_result([])
+    at.run()
+    assert not at.status and any(m.label == "Memory (estimate)" for m in at.metric)
+    assert not at.button(key="ft_start").disabled

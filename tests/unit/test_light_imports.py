@@ -1,0 +1,33 @@
+"""What a page's first render imports: the heavy libraries load where a page needs them, not before.
+
+Each of these was once on every first render of a fresh server (bench/ui.py): gensim through the
+sidebar's model listing (~1.3 s), scikit-learn through the Classify page's modules (~1 s), torch
+through the model registry (~3 s). Checked in a fresh interpreter, since this one has them all.
+"""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def heavy_after(statement: str) -> set[str]:
+    code = (f"import sys\n{statement}\n"
+            "print(' '.join(m for m in ('gensim', 'sklearn', 'torch', 'transformers', 'scipy') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
+    return set(out.stdout.split())
+
+
+@pytest.mark.parametrize("statement", [
+    # every page: the app shell, the sidebar and the session's choices (its model listing included)
+    "import ui.sidebar, ui.state, ui.cached, ui.permalink, ui.access, core.embeddings.catalog",
+    # the Classify page before a score is computed
+    "import core.classify, ui.classify_view",
+    # the Fine-tune page's form and results, before the estimate
+    "import core.finetune, core.models, ui.finetune_form, ui.finetune_results",
+])
+def test_a_first_render_imports_nothing_heavy(statement):
+    assert heavy_after(statement) == set()
