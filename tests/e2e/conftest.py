@@ -29,9 +29,15 @@ TIMEOUT_MS = 30_000  # Streamlit reruns asynchronously; expect() waits up to thi
 
 def pytest_collection_modifyitems(config, items):
     # Everything in this folder drives a real browser: mark it so `-m "not e2e"` skips it.
-    for item in items:
-        if HERE in Path(str(item.path)).resolve().parents:
-            item.add_marker(pytest.mark.e2e)
+    browser = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
+    for item in browser:
+        item.add_marker(pytest.mark.e2e)
+        # With pytest-xdist (`-n 2 --dist loadgroup`) the browser tests share one worker, one after
+        # another, on one server: two browsers and two servers at once starve each other on 2 cores.
+        item.add_marker(pytest.mark.xdist_group("browser"))
+    # They come first: the longest group starts at once, and the other worker takes the rest meanwhile.
+    chosen = set(browser)
+    items[:] = browser + [item for item in items if item not in chosen]
 
 
 def start_server(tmp: Path) -> Server:

@@ -14,16 +14,15 @@ from core.workspace import Workspace
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def test_train_a_model_and_query_a_neighbour(browser, fresh_server):
-    server = fresh_server()
-    ws = Workspace(server.home)
+def test_train_a_model_and_query_a_neighbour(browser, server):
+    ws = Workspace(server.home)  # the shared server: the link picks the corpus and tokens
     corpus = ingest_sample(ws, "lee")
-    ws.set_state("active_corpus", corpus.id)
-    ws.set_state("active_tokens", build_tokens(ws, corpus.id, PipelineConfig()).id)
+    tokens = build_tokens(ws, corpus.id, PipelineConfig())
+    before = {m.id for m in ws.list(KIND)}
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/embeddings")
+        page.goto(f"{server.url}/embeddings?corpus={corpus.id}&tokens={tokens.id}")
         expect(page.get_by_role("button", name="Train")).to_be_visible()
         settle(page)
         page.get_by_text("Skip-gram", exact=True).click()
@@ -34,7 +33,7 @@ def test_train_a_model_and_query_a_neighbour(browser, fresh_server):
         settle(page)
         page.get_by_role("button", name="Train").click()
         expect(page.get_by_text("Trained Skip-gram 100d")).to_be_visible(timeout=90_000)
-        assert len(ws.list(KIND)) == 1
+        assert len({m.id for m in ws.list(KIND)} - before) == 1
 
         page.get_by_role("tab", name="Query").click()
         word = page.get_by_label("Word", exact=True)

@@ -4,12 +4,17 @@ pages render meanwhile; every session's settings caption still tells the truth."
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from playwright.sync_api import expect
 
+from core.models import SMOLLM_ID
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 from tests.e2e.test_generate_flow import ready_to_generate
 
 SESSIONS = 5
+PROMPT = "Tell me about the river bank."
+LINK = urlencode({"gen_model": SMOLLM_ID, "gen_prompt": PROMPT, "gen_max_new_tokens": 12})
 # Runs in each generating page: from now on, every 100 ms, note when generated text first shows (the
 # live panel's code block) and whether the page said how many requests were ahead of it.
 WATCH = """() => {
@@ -30,8 +35,12 @@ def test_five_sessions_generate_at_once_while_a_sixth_browses(browser, server, t
     try:
         pages = [c.new_page() for c in contexts]
         generators, viewer = pages[:SESSIONS], pages[SESSIONS]
-        for page in generators:
-            ready_to_generate(page, base_url, 32, "Tell me about the river bank.")
+        ready_to_generate(generators[0], base_url, 12, PROMPT)  # loads SmolLM2 for every session
+        for page in generators[1:]:  # the others open a link with the same settings (what a shared link does)
+            page.goto(f"{base_url}/generate?{LINK}")
+            expect(page.get_by_role("tabpanel", name="Generate").get_by_role("button", name="Generate", exact=True)
+                   ).to_be_visible()
+            settle(page)
         for page in generators:  # the page itself notes when its text first shows and whether it was told its place
             page.evaluate(WATCH)
         for page in generators:

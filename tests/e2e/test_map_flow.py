@@ -14,24 +14,23 @@ from core.workspace import Workspace
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def test_draw_a_map_and_search_a_word(browser, fresh_server, tmp_path):
-    server = fresh_server()
-    ws = Workspace(server.home)
+def test_draw_a_map_and_search_a_word(browser, server, tmp_path):
+    ws = Workspace(server.home)  # the shared server: the link picks the corpus and a model of this test's own
     corpus = ingest_sample(ws, "lee")
     tokens = build_tokens(ws, corpus.id, PipelineConfig())
-    ws.set_state("active_corpus", corpus.id)
-    ws.set_state("active_vectors", train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=32, epochs=5)).id)
+    vectors = train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=32, epochs=5, seed=20261130)).id
+    before = len(ws.list(projection.KIND))
     context = browser.new_context(viewport={"width": 1500, "height": 1100})
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/map")
+        page.goto(f"{server.url}/map?corpus={corpus.id}&tokens={tokens.id}&vectors={vectors}")
         draw = page.get_by_role("button", name="Draw the map")
         expect(draw).to_be_visible()
         settle(page)
         draw.click()
         plot = page.get_by_test_id("stPlotlyChart").first
         expect(plot).to_be_visible(timeout=120_000)
-        assert len(ws.list(projection.KIND)) == 1
+        assert len(ws.list(projection.KIND)) == before + 1
         search = page.get_by_label("Search words or /regex/")
         search.fill("police")
         search.press("Enter")

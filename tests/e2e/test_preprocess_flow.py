@@ -9,14 +9,12 @@ from core.workspace import Workspace
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def test_applying_a_preset_changes_the_preview(browser, fresh_server):
-    server = fresh_server()
-    ws = Workspace(server.home)  # the server reads its workspace from disk on every run
-    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+def test_applying_a_preset_changes_the_preview(browser, server):
+    lee = ingest_sample(Workspace(server.home), "lee").id  # the shared server; the link picks the corpus
     context = browser.new_context(viewport={"width": 1500, "height": 1000})
     try:
         page = context.new_page()
-        page.goto(f"{server.url}/preprocess")
+        page.goto(f"{server.url}/preprocess?corpus={lee}")
         preview = page.get_by_test_id("stHtml").first
         expect(preview).to_contain_text("hundreds")
         expect(preview.locator("span[title$='(normalised)']")).to_have_count(0)
