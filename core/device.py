@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import os
+import platform
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 DTYPES = {"float32": 4, "bfloat16": 2, "float16": 2}  # the number formats a model loads in, and bytes per value
 
@@ -73,8 +75,25 @@ def _libc():
         return None
 
 
+def gpu_driver() -> str | None:
+    """The accelerator this machine may have, judged without torch: "CUDA", "ROCm", "MPS" or None."""
+    if Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*")) \
+            or Path("/dev/dxg").exists():  # WSL2 reaches the Windows GPU driver through /dev/dxg
+        return "CUDA"
+    if Path("/dev/kfd").exists():
+        return "ROCm"
+    if sys.platform == "darwin" and platform.machine() == "arm64":
+        return "MPS"
+    return None
+
+
 def default_device() -> str:
-    """``"cuda"`` when an NVIDIA GPU is usable, else ``"mps"`` on Apple silicon, else ``"cpu"``."""
+    """``"cuda"`` when an NVIDIA GPU is usable, else ``"mps"`` on Apple silicon, else ``"cpu"``.
+
+    Without a GPU driver there is nothing for torch to find: "cpu" without importing it (~1.3-3 s,
+    which the Attention and Generate pages' first render paid just to learn that)."""
+    if "torch" not in sys.modules and gpu_driver() is None:
+        return "cpu"
     import torch
 
     if torch.cuda.is_available():
@@ -97,8 +116,26 @@ def device_info() -> DeviceInfo:
     return DeviceInfo("cpu", f"{os.cpu_count()} cores, {torch.get_num_threads()} torch threads")
 
 
+# x86: what oneDNN needs for its bf16 kernels (AVX-512 core), or AVX-NE-CONVERT; ARM: the BF16 extension
+_BF16_X86 = ({"avx512f", "avx512bw", "avx512vl", "avx512dq"}, {"avx_ne_convert"})
+
+
+@functools.cache
 def cpu_has_bf16() -> bool:
-    """True where the CPU computes bf16 natively (AVX512-BF16 / AMX, or ARM BF16): there it is fast."""
+    """True where the CPU has fast bf16 kernels (what ``torch.ops.mkldnn._is_mkldnn_bf16_supported`` says).
+
+    On Linux read from /proc/cpuinfo, so the Attention and Generate pages can choose a dtype on their
+    first render without importing torch (~1.3-3 s); decided once per process, so a model's cache key
+    never changes under it."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(errors="replace")
+    except OSError:
+        info = ""
+    for line in info.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() in ("flags", "Features"):
+            flags = set(value.split())
+            return any(need <= flags for need in _BF16_X86) or "bf16" in flags
     import torch
 
     try:
@@ -116,9 +153,9 @@ def default_dtype(device: str, kind: str = "causal") -> str:
     the Attention page's weights and contextual vectors should not be rounded to 3 digits
     (bf16 attention rows sum to 1 ± 0.003).
     """
-    import torch
-
     if device == "cuda":
+        import torch
+
         return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
     if device == "cpu" and kind == "causal" and cpu_has_bf16():
         return "bfloat16"

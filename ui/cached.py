@@ -11,19 +11,18 @@ from __future__ import annotations
 import contextlib
 import importlib
 import os
-import platform
 import sys
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from contextlib import contextmanager
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import streamlit as st
 
 from core.corpus import store
+from core.device import gpu_driver
 from ui.state import workspace
 
 if TYPE_CHECKING:
@@ -67,18 +66,6 @@ def device() -> DeviceInfo:
     return device_info()
 
 
-def _gpu_driver() -> str | None:
-    """The accelerator this machine may have, judged without torch: "CUDA", "ROCm", "MPS" or None."""
-    if Path("/proc/driver/nvidia/version").exists() or any(Path("/dev").glob("nvidia[0-9]*")) \
-            or Path("/dev/dxg").exists():  # WSL2 reaches the Windows GPU driver through /dev/dxg
-        return "CUDA"
-    if Path("/dev/kfd").exists():
-        return "ROCm"
-    if sys.platform == "darwin" and platform.machine() == "arm64":
-        return "MPS"
-    return None
-
-
 def _describe_device() -> str:
     from core.device import device_info
 
@@ -89,7 +76,7 @@ def device_text() -> str:
     """The compute device in words, for the sidebar. Without a GPU driver there is nothing for
     torch to find, so a first render does not import it (~3 s) just to say "CPU"; with one, torch
     loads in the background and the full line shows from the next rerun on."""
-    driver = _gpu_driver()
+    driver = gpu_driver()
     if driver is None:
         return device().describe() if "torch" in sys.modules else f"CPU · {os.cpu_count()} cores"
     future = background("device", _describe_device)  # torch's import, off the page

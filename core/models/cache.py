@@ -55,9 +55,9 @@ def _default_budget() -> int:
     """``CORPUS_LAB_MODEL_MEMORY_MB``, else 80% of the GPU's memory, else 40% of the machine's RAM."""
     if os.environ.get(ENV_BUDGET):
         return int(float(os.environ[ENV_BUDGET]) * 2**20)
-    import torch
+    if default_device() == "cuda":  # asked without torch where there is no GPU driver
+        import torch
 
-    if torch.cuda.is_available():
         return int(torch.cuda.mem_get_info()[1] * 0.8)
     try:
         ram = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

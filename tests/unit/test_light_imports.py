@@ -31,3 +31,14 @@ def heavy_after(statement: str) -> set[str]:
 ])
 def test_a_first_render_imports_nothing_heavy(statement):
     assert heavy_after(statement) == set()
+
+
+def test_the_default_device_on_a_machine_without_a_gpu_driver_needs_no_torch():
+    from core.device import gpu_driver
+
+    if gpu_driver() is not None:
+        pytest.skip("this machine has a GPU driver: torch is how its device is known")
+    # the Attention and Generate pages ask for it, and for the model memory budget, on their first render
+    assert heavy_after("from core.device import default_device\nassert default_device() == 'cpu'\n"
+                       "from core.device import default_dtype\ndefault_dtype('cpu', 'causal')\n"
+                       "from core.models import CACHE\nassert CACHE.budget > 0") == set()

@@ -107,6 +107,13 @@ def test_dtypes(cache):
     assert models.default_dtype("cpu", "causal") == ("bfloat16" if models.cpu_has_bf16() else "float32")
 
 
+def test_the_bf16_check_without_torch_agrees_with_torch():
+    import torch
+
+    # /proc/cpuinfo read (no torch on a first render) against oneDNN's own answer on this CPU
+    assert models.cpu_has_bf16() == bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+
+
 # --- the registry ---------------------------------------------------------------------------------
 def test_registry_lists_bundled_hub_and_finetuned_models(tmp_path, cache, monkeypatch):
     ws = Workspace(tmp_path / "ws")
