@@ -8,7 +8,6 @@ import streamlit as st
 
 from core.embeddings.config import EmbeddingConfig
 from core.embeddings.store import KIND, quality_of
-from core.embeddings.train import train_vectors
 from core.jobs import REGISTRY
 from core.workspace import Manifest
 from ui.access import is_presenter, presenter_only
@@ -42,6 +41,8 @@ def _retrain(manifest: Manifest, epochs: int) -> None:
     ws, tokens_id = workspace(), manifest.parents[0]
     if not is_presenter():
         return  # a callback: refused quietly, the button is not drawn for viewers anyway
+    from core.embeddings.train import train_vectors  # gensim (~1.3 s cold): when a training starts, not on a render
+
     job = REGISTRY.submit(f"Training {config.label()}", lambda ctx: train_vectors(ws, tokens_id, config, ctx=ctx),
                           kind="vectors", owner=session_id())
     st.session_state[JOB_KEY] = job.id

@@ -5,7 +5,6 @@ import streamlit as st
 
 from core import plots
 from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_id
-from core.embeddings.train import train_vectors
 from core.jobs import DONE
 from ui import cached, demo, report, vector_io, vector_query, verdict
 from ui.access import presenter_only, require
@@ -74,6 +73,8 @@ if train.open:
                         st.rerun()
                 elif "emb_job" not in st.session_state and presenter_only("train") and st.button(
                         "Train", type="primary", key="emb_train"):
+                    from core.embeddings.train import train_vectors  # gensim: on the click, not on every render
+
                     start_job("emb_job", f"Training {config.label()}", lambda ctx: train_vectors(ws, tid, config, ctx=ctx),
                               kind="vectors", key=f"vectors-{trained}")
             with result:

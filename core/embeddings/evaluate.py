@@ -39,6 +39,7 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
+import importlib.util
 import math
 import os
 import re
@@ -47,9 +48,15 @@ import warnings
 from pathlib import Path
 
 import numpy as np
-from gensim.test.utils import datapath
 
 from core.errors import UserError
+
+
+def datapath(name: str) -> str:
+    """A file of gensim's bundled test data (the benchmarks), found without importing gensim (~1.3 s):
+    the Embeddings page names them on its first render."""
+    return os.path.join(importlib.util.find_spec("gensim").submodule_search_locations[0], "test", "test_data", name)
+
 
 BENCHMARKS: dict[str, dict[str, str]] = {
     "analogies": {"google": datapath("questions-words.txt")},

@@ -24,7 +24,6 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy.linalg import orthogonal_procrustes
 
 from core.embeddings.words import find_word, split_words
 from core.errors import UserError
@@ -322,6 +321,8 @@ def procrustes(kv_a, kv_b, n_anchor: int | None = None) -> dict:
     dim = max(x.shape[1], y.shape[1])
     x = np.pad(x, ((0, 0), (0, dim - x.shape[1])))
     y = np.pad(y, ((0, 0), (0, dim - y.shape[1])))
+    from scipy.linalg import orthogonal_procrustes  # here: the Embeddings page imports this module on every render
+
     rotation, _ = orthogonal_procrustes(x[:n_fit], y[:n_fit])
     cos = np.einsum("ij,ij->i", _unit_rows(x @ rotation), _unit_rows(y))
     cos = np.clip(cos, -1.0, 1.0)

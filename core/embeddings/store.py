@@ -10,8 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 from pathlib import Path
-
-from gensim.models import KeyedVectors
+from typing import TYPE_CHECKING
 
 from core.embeddings import evaluate, quality
 from core.embeddings.catalog import KIND, models_of_corpus  # noqa: F401  (importable from here too)
@@ -20,6 +19,9 @@ from core.embeddings.vector_files import import_vectors
 from core.embeddings.vectors import load_kv, save_kv
 from core.jobs import NoJob
 from core.workspace import Manifest, Workspace
+
+if TYPE_CHECKING:  # gensim where vectors are loaded or written, not where they are listed
+    from gensim.models import KeyedVectors
 
 DETAILS = "training.json"
 

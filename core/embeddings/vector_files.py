@@ -38,12 +38,15 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models.keyedvectors import KeyedVectors
 
 from core.embeddings.vectors import from_arrays, has_counts, word_counts
 from core.errors import UserError
+
+if TYPE_CHECKING:  # gensim where a file is read: the Embeddings page imports this module on every render
+    from gensim.models.keyedvectors import KeyedVectors
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +144,8 @@ def import_vectors(
             f.seek(end + 1)
             reader = _read_binary if kind == "word2vec-binary" else _read_text
             words, vectors, dropped, truncated = reader(f, label, n_words, dim, limit, limits, size)
+    from gensim.models.keyedvectors import KeyedVectors
+
     kv = from_arrays(KeyedVectors(vectors.shape[1]), words, vectors, np.zeros(len(words), np.int64))
     if dropped:
         log.info("%s: dropped %d duplicate words (kept the first of each)", label, dropped)

@@ -25,12 +25,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-from gensim.models.fasttext import FastTextKeyedVectors
-from gensim.models.keyedvectors import KeyedVectors
 
 from core.errors import UserError
+
+if TYPE_CHECKING:  # gensim itself where vectors are built: the pages that only list them never pay for it (~1.3 s)
+    from gensim.models.keyedvectors import KeyedVectors
 
 ARTIFACT_VERSION = 1
 
@@ -67,6 +69,8 @@ def save_kv(kv: KeyedVectors, folder: Path) -> None:
     vocab = {"version": ARTIFACT_VERSION, "words": words, "counts": counts.tolist(), "has_counts": bool(counts.any())}
     # ensure_ascii keeps the file valid UTF-8 even for words holding lone surrogates.
     (folder / "vocab.json").write_text(json.dumps(vocab), encoding="utf-8")
+    from gensim.models.fasttext import FastTextKeyedVectors
+
     if isinstance(kv, FastTextKeyedVectors):
         ft = {"min_n": int(kv.min_n), "max_n": int(kv.max_n), "bucket": int(kv.bucket)}
         (folder / "fasttext.json").write_text(json.dumps(ft), encoding="utf-8")
@@ -108,6 +112,9 @@ def load_kv(folder: Path, mmap: bool = False) -> KeyedVectors:
         counts = [0] * len(words)
     if not isinstance(counts, list) or len(counts) != len(words):
         raise damaged("vocab.json has a different number of counts than words")
+    from gensim.models.fasttext import FastTextKeyedVectors
+    from gensim.models.keyedvectors import KeyedVectors
+
     dim = int(vectors.shape[1])
     if ft is None:
         kv = KeyedVectors(dim)

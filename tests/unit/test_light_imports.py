@@ -1,8 +1,9 @@
 """What a page's first render imports: the heavy libraries load where a page needs them, not before.
 
-Each of these was once on every first render of a fresh server (bench/ui.py): gensim through the
-sidebar's model listing (~1.3 s), scikit-learn through the Classify page's modules (~1 s), torch
-through the model registry (~3 s). Checked in a fresh interpreter, since this one has them all.
+Each of these was once on a first render of a fresh server (bench/ui.py): gensim (~1.3 s) through the
+sidebar's model listing and the Embeddings page's modules, scikit-learn (~1 s) through the Classify
+page's modules, torch (~1.3-3 s) through the model picker's device, dtype and memory questions.
+Checked in a fresh interpreter, since this one has them all.
 """
 
 import subprocess
@@ -24,6 +25,9 @@ def heavy_after(statement: str) -> set[str]:
 @pytest.mark.parametrize("statement", [
     # every page: the app shell, the sidebar and the session's choices (its model listing included)
     "import ui.sidebar, ui.state, ui.cached, ui.permalink, ui.access, core.embeddings.catalog",
+    # the Embeddings page's Train tab: manifests, the training curve, the form (gensim when a model is loaded)
+    "from core.embeddings.store import KIND, load_details, vectors_id; from ui import vector_io, vector_query, verdict; "
+    "from ui.embedding_form import embedding_form",
     # the Classify page before a score is computed
     "import core.classify, ui.classify_view",
     # the Fine-tune page's form and results, before the estimate
