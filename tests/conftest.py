@@ -1,5 +1,12 @@
 import pytest
 
+from core.device import share_cpu_politely
+
+# Two pytest workers, a server and Chromium share 2 cores: torch's OpenMP threads must sleep, not spin,
+# while they wait for each other (as in the app). Spinning, a ~2 s tiny-GPT-2 fixture took 37-41 s
+# beside the browser tests.
+share_cpu_politely()
+
 
 @pytest.fixture(autouse=True)
 def _workspace_home(tmp_path, monkeypatch):
