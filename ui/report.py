@@ -46,7 +46,8 @@ def add_button(key: str, title: str, make: Callable[[], dict], source: dict | No
         ws = workspace()
         body = make()
         report = add_item(ws, current_report(ws).id, Item(title=title, source=_source(source), **body))
-        st.toast(md(f"Added '{title}' to the report '{report.title}' ({len(report.items)} items)."),
+        n = len(report.items)
+        st.toast(md(f"Added '{title}' to the report '{report.title}' ({n} item{'' if n == 1 else 's'})."),
                  icon=":material/note_add:")
 
 

@@ -14,11 +14,12 @@ from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
 
 
-def add(page, key: str) -> None:
+def add(page, key: str, title: str) -> None:
     button = page.locator(f".st-key-{key}_report button").first
     button.scroll_into_view_if_needed()
     button.click()
-    expect(page.get_by_text("to the report").last).to_be_visible()
+    # this item's toast: the one of an earlier add may still be on screen
+    expect(page.get_by_text(re.compile(f"Added '{re.escape(title)}.*' to the report")).last).to_be_visible()
     settle(page)
 
 
@@ -32,10 +33,10 @@ def test_report_from_three_pages_opens_offline(browser, server, tmp_path):
         page = context.new_page()
         page.goto(f"{server.url}/corpus?corpus={lee}")
         settle(page)
-        add(page, "corpus_stats")
+        add(page, "corpus_stats", "Corpus statistics")
         page.get_by_role("tab", name="Zipf").click()
         settle(page)
-        add(page, "zipf_chart")
+        add(page, "zipf_chart", "Zipf's law")
         page.goto(f"{server.url}/classify?corpus={polarity}")
         settle(page)
         train = page.get_by_role("button", name="Train", exact=True)
@@ -43,7 +44,7 @@ def test_report_from_three_pages_opens_offline(browser, server, tmp_path):
             train.click()
         expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
         settle(page)
-        add(page, "cl_confusion")
+        add(page, "cl_confusion", "Confusion matrix")
         page.goto(f"{server.url}/report")
         expect(page.get_by_text("3. Confusion matrix: TF-IDF")).to_be_visible()
         with page.expect_download() as download:
