@@ -54,6 +54,7 @@ class Recorder:
 @pytest.fixture(scope="module")
 def smollm():
     """SmolLM2 from the shared models folder (converted there first if this machine never did): (model, messages)."""
+    models.unload_all()  # a real load, not a cache hit: under two workers another module may have left it loaded
     ctx = Recorder()
     m = models.load(models.SMOLLM_ID, ctx=ctx)
     yield m, ctx.messages
