@@ -4,7 +4,8 @@ import pandas as pd
 import streamlit as st
 
 from core import plots
-from core.embeddings.store import KIND, load_details, models_of_corpus, vectors_id
+from core.embeddings.catalog import models_of_corpus
+from core.embeddings.store import KIND, load_details, vectors_id
 from core.jobs import DONE
 from ui import cached, demo, report, vector_io, vector_query, verdict
 from ui.access import presenter_only, require

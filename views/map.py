@@ -4,8 +4,8 @@ import streamlit as st
 
 from core import projection, semantic_axes, topics
 from core.docmap import build_doc_map, doc_map_id, load_doc_map
+from core.embeddings.catalog import models_of_corpus
 from core.embeddings.quality import map_verdict
-from core.embeddings.store import models_of_corpus
 from core.errors import UserError
 from core.jobs import DONE
 from core.map_figure import Colour, map_figure

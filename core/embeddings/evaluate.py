@@ -39,7 +39,6 @@ from __future__ import annotations
 import copy
 import functools
 import hashlib
-import importlib.util
 import math
 import os
 import re
@@ -49,13 +48,13 @@ from pathlib import Path
 
 import numpy as np
 
+from core.corpus.samples import gensim_test_data
 from core.errors import UserError
 
 
 def datapath(name: str) -> str:
-    """A file of gensim's bundled test data (the benchmarks), found without importing gensim (~1.3 s):
-    the Embeddings page names them on its first render."""
-    return os.path.join(importlib.util.find_spec("gensim").submodule_search_locations[0], "test", "test_data", name)
+    """A file of gensim's bundled test data (the benchmarks), found without importing gensim (~1.3 s)."""
+    return str(gensim_test_data() / name)
 
 
 BENCHMARKS: dict[str, dict[str, str]] = {

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.embeddings import evaluate, quality
-from core.embeddings.catalog import KIND, models_of_corpus  # noqa: F401  (importable from here too)
+from core.embeddings.catalog import KIND
 from core.embeddings.config import EmbeddingConfig
 from core.embeddings.vector_files import import_vectors
 from core.embeddings.vectors import load_kv, save_kv

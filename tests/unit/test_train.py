@@ -6,8 +6,9 @@ from gensim.models import Word2Vec
 
 from core.corpus.readers import ReadOptions, Source
 from core.corpus.store import ingest_sample, ingest_sources
+from core.embeddings.catalog import models_of_corpus
 from core.embeddings.config import EmbeddingConfig
-from core.embeddings.store import KIND, load_details, load_vectors, models_of_corpus, vectors_id
+from core.embeddings.store import KIND, load_details, load_vectors, vectors_id
 from core.embeddings.train import _gensim_params, train_vectors
 from core.errors import UserError
 from core.jobs import Cancelled
