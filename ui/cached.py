@@ -243,6 +243,18 @@ def vectors(vid: str):
     return _vectors(str(workspace().root), vid)
 
 
+@st.cache_resource(max_entries=12, show_spinner=False)
+def _vocabulary(root: str, vid: str):
+    from core.embeddings import store as vectors_store
+
+    return vectors_store.vocabulary(workspace(), vid)
+
+
+def vocabulary(vid: str):
+    """A model's words only (no gensim, no vectors read): for forms that offer words to choose."""
+    return _vocabulary(str(workspace().root), vid)
+
+
 # Transformer outputs, keyed by the loaded model's key and the text: moving a slider or switching
 # a tab reruns the page, and must not run a 30-layer forward pass again. ``_m`` is not hashed.
 @st.cache_resource(max_entries=8, show_spinner="Running the model…")

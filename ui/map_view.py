@@ -6,7 +6,6 @@ import io
 import re
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from core import projection, semantic_axes
@@ -127,9 +126,11 @@ def word_map(data, vid: str, map_id: str, settings: dict, *, key: str, axes: tup
                       lambda: report.figure(fig), {"page": "map", "artifacts": [["vectors", vid], ["map", map_id]],
                                                    "settings": {"colour": settings["colour"], "search": settings["query"]}})
     rows = selected_rows(event)
-    table = pd.DataFrame({"word": [words[i] for i in rows], "count": data.counts[rows],
-                          "trust": np.round(data.trust[rows].astype(float), 3)})
     if rows:
+        import pandas as pd  # here: the Map page's first render (no map yet) needs no pandas
+
+        table = pd.DataFrame({"word": [words[i] for i in rows], "count": data.counts[rows],
+                              "trust": np.round(data.trust[rows].astype(float), 3)})
         st.caption(f"{len(rows):,} words selected")
         st.dataframe(table, hide_index=True, width="stretch", key=f"{key}_selected")
         st.download_button("Download the selection (CSV)", table.to_csv(index=False).encode(), "selection.csv", "text/csv",
@@ -144,6 +145,8 @@ def exports(fig, words, coords, counts, trust, key: str) -> None:
     columns = {"word": words, "x": coords[:, 0], "y": coords[:, 1]}
     if coords.shape[1] == 3:
         columns["z"] = coords[:, 2]
+    import pandas as pd
+
     frame = pd.DataFrame({**columns, "count": counts, "trust": trust})
     a.download_button("Coordinates (CSV)", lambda: frame.to_csv(index=False).encode(), "map.csv", "text/csv",
                       key=f"{key}_csv", width="stretch")

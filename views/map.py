@@ -27,9 +27,9 @@ if vid is None:
     st.caption("Or see a finished example first:")
     demo.offer(key="map_demo", primary=False)
     st.stop()
-kv = cached.vectors(vid)
+vocab = cached.vocabulary(vid)  # the words only: gensim and the vectors load when a map needs them
 vectors_manifest = ws.manifest("vectors", vid)
-st.caption(md(f"Model: {vectors_manifest.name} · {len(kv):,} words · {kv.vector_size} dimensions"))
+st.caption(md(f"Model: {vectors_manifest.name} · {len(vocab):,} words · {vocab.vector_size} dimensions"))
 if verdict.quality(vectors_manifest)["verdict"] != "good":
     verdict.show(vectors_manifest, key="map_verdict", go_to_embeddings=True)
 
@@ -47,10 +47,11 @@ words_tab, docs_tab, compare_tab = st.tabs(["Words", "Documents", "Compare two m
 
 with words_tab:
     with st.expander("What to map, and how", expanded=not ws.list(projection.KIND)):
-        choice = word_choice(len(kv))
+        choice = word_choice(len(vocab))
         config = projection_form()
     try:
-        words, unknown = projection.select_words(kv, mode=choice.mode, top_n=choice.top_n, words=choice.words,
+        lookup = cached.vectors(vid) if choice.mode == "seeds" else vocab  # seeds need their neighbours
+        words, unknown = projection.select_words(lookup, mode=choice.mode, top_n=choice.top_n, words=choice.words,
                                                  seeds=choice.seeds, per_seed=choice.per_seed)
         if unknown:
             st.caption(md(f"Not in the vocabulary: {', '.join(unknown[:30])}"))
@@ -75,7 +76,7 @@ with words_tab:
                 cols = st.columns(5)
                 # keyed by model: another vocabulary gets its own example words, not this one's
                 axes = tuple(cols[i].text_input(n, v, key=f"map_axis_{n}_{vid}")
-                             for i, (n, v) in enumerate(zip("ABCD", semantic_axes.example_axes(kv), strict=True)))
+                             for i, (n, v) in enumerate(zip("ABCD", semantic_axes.example_axes(vocab), strict=True)))
                 use_axes = cols[4].toggle("Use these axes", key="map_use_axes")
             level, sentence = map_verdict(data.trust, data.config.trust_k)
             (st.warning if level == "low" else st.caption)(sentence)
@@ -131,8 +132,8 @@ with compare_tab:
         st.info("Train a second model (e.g. GloVe next to CBOW) to compare their maps.")
     else:
         other = st.selectbox("Compare with", list(others), format_func=lambda i: others[i].name, key="cmp_map_model")
-        kv_b = cached.vectors(other)
-        shared = [w for w in kv.index_to_key if w in kv_b.key_to_index][: min(5000, len(kv))]
+        vocab_b = cached.vocabulary(other)
+        shared = [w for w in vocab.index_to_key if w in vocab_b.key_to_index][: min(5000, len(vocab))]
         config_c = projection.ProjectionConfig(seed=42)
         ids = [projection.map_id(v, shared, config_c) for v in (vid, other)]
         if len(shared) < 4:

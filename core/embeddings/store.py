@@ -16,7 +16,7 @@ from core.embeddings import evaluate, quality
 from core.embeddings.catalog import KIND
 from core.embeddings.config import EmbeddingConfig
 from core.embeddings.vector_files import import_vectors
-from core.embeddings.vectors import load_kv, save_kv
+from core.embeddings.vectors import Vocabulary, load_kv, load_vocabulary, save_kv
 from core.jobs import NoJob
 from core.workspace import Manifest, Workspace
 
@@ -47,6 +47,10 @@ def write_vectors(folder: Path, kv: KeyedVectors, curve: list[dict], ctx, *, epo
 
 def load_vectors(ws: Workspace, artifact_id: str) -> KeyedVectors:
     return load_kv(ws.path(KIND, artifact_id))
+
+
+def vocabulary(ws: Workspace, artifact_id: str) -> Vocabulary:
+    return load_vocabulary(ws.path(KIND, artifact_id))
 
 
 def quality_of(ws: Workspace, manifest: Manifest) -> dict:

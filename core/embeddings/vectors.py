@@ -24,6 +24,7 @@ Example::
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -133,6 +134,42 @@ def load_kv(folder: Path, mmap: bool = False) -> KeyedVectors:
     if ft is not None:
         kv.recalc_char_ngram_buckets()  # gensim's cache of each word's n-gram buckets (used when training on)
     return kv
+
+
+@dataclass(eq=False)  # compared and hashed by identity, like KeyedVectors (find_word caches per model)
+class Vocabulary:
+    """A model's words without its vectors: what a page needs to offer words to choose
+    (``len``, ``index_to_key``, ``key_to_index``, ``vector_size``), read without importing gensim."""
+
+    index_to_key: list[str]
+    vector_size: int
+    key_to_index: dict[str, int] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.key_to_index = {w: i for i, w in enumerate(self.index_to_key)}
+
+    def __len__(self) -> int:
+        return len(self.index_to_key)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.key_to_index
+
+
+def load_vocabulary(folder: Path) -> Vocabulary:
+    """The words of what ``save_kv`` wrote, and the vectors' width from the .npy header (nothing else
+    read): the Map page's form shows at once, gensim and the vectors load when a map is drawn."""
+    folder = Path(folder)
+    try:
+        words = json.loads((folder / "vocab.json").read_text(encoding="utf-8"))["words"]
+        shape = np.load(folder / "vectors.npy", allow_pickle=False, mmap_mode="r").shape
+    except FileNotFoundError as e:
+        raise UserError(f"The saved vectors in {folder} are incomplete ({Path(e.filename).name} is missing).") from None
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise UserError(f"The saved vectors in {folder} can't be read: {e}. Train or import them again.") from None
+    if not isinstance(words, list) or len(shape) != 2 or shape[0] != len(words):
+        raise UserError(f"The saved vectors in {folder} are damaged: vocab.json does not match vectors.npy. "
+                        "Train or import them again.")
+    return Vocabulary(words, int(shape[1]))
 
 
 def from_arrays(kv: KeyedVectors, words: list[str], vectors: np.ndarray, counts) -> KeyedVectors:

@@ -19,7 +19,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis import build_index, config_for, load_index
 from core.corpus.store import load_documents
 from core.errors import UserError
 from core.jobs import NoJob, SubProgress
@@ -91,6 +90,8 @@ def build_embedded(ws: Workspace, corpus_id: str, config: ClusterConfig, ctx=Non
     artifact_id = embedded_id(corpus_id, config)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
+    from core.analysis import build_index, config_for, load_index  # here: the Map page imports this module
+
     index = load_index(ws, build_index(ws, corpus_id, config_for(language)).id)
     if index.documents < 20:
         raise UserError(f"Embedding topics cluster documents: this corpus has {index.documents}, and clusters need at "

@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-from core.analysis import build_index, config_for, load_index
 from core.errors import UserError
 from core.jobs import NoJob
 from core.stats import stopwords
@@ -130,6 +129,8 @@ def lda_id(corpus_id: str, config: LdaConfig) -> str:
 
 
 def _documents(ws: Workspace, corpus_id: str, config: LdaConfig, language: str, ctx):
+    from core.analysis import build_index, config_for, load_index  # here: the Map page imports this module
+
     ctx.progress(0.02, "Indexing the corpus")
     index = load_index(ws, build_index(ws, corpus_id, config_for(language)).id)
     config.validate(index.documents)

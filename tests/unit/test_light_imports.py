@@ -15,9 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def heavy_after(statement: str) -> set[str]:
+def heavy_after(statement: str, also: tuple[str, ...] = ()) -> set[str]:
+    heavy = ("gensim", "sklearn", "torch", "transformers", "scipy", *also)
     code = (f"import sys\n{statement}\n"
-            "print(' '.join(m for m in ('gensim', 'sklearn', 'torch', 'transformers', 'scipy') if m in sys.modules))")
+            f"print(' '.join(m for m in {heavy!r} if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=120, check=True)
     return set(out.stdout.split())
 
@@ -35,6 +36,21 @@ def heavy_after(statement: str) -> set[str]:
 ])
 def test_a_first_render_imports_nothing_heavy(statement):
     assert heavy_after(statement) == set()
+
+
+def test_the_map_page_offers_words_without_gensim_or_pandas(tmp_path):
+    import json
+
+    import numpy as np
+
+    (tmp_path / "vocab.json").write_text(json.dumps({"version": 1, "words": ["a", "b"], "counts": [2, 1]}))
+    np.save(tmp_path / "vectors.npy", np.zeros((2, 3), np.float32))
+    # what the Map page imports and reads before a map is drawn: its form offers the model's words
+    statement = ("import core.projection, core.semantic_axes, core.topics, core.docmap, core.map_figure, "
+                 "ui.map_view, ui.map_controls, ui.topics_view, ui.verdict\n"
+                 "from core.embeddings.vectors import load_vocabulary\n"
+                 f"assert len(load_vocabulary({str(tmp_path)!r})) == 2")
+    assert heavy_after(statement, also=("pandas",)) == set()
 
 
 def test_the_default_device_on_a_machine_without_a_gpu_driver_needs_no_torch():

@@ -15,7 +15,8 @@ from gensim.models.keyedvectors import KeyedVectors
 from gensim.test.utils import datapath
 
 from core.embeddings.vector_files import SPACE_MARK, ImportLimits, export_vectors, import_vectors, neighbours_csv
-from core.embeddings.vectors import has_counts, load_kv, save_kv, word_counts
+from core.embeddings.vectors import has_counts, load_kv, load_vocabulary, save_kv, word_counts
+from core.embeddings.words import find_word
 from core.errors import UserError
 
 ODD_WORDS = ["the", "new york", "tab\there", "naïve", "北京", "emoji🙂", "line\nbreak", "=SUM(A1)", ""]
@@ -97,6 +98,29 @@ def test_load_kv_refuses_damaged_folders(tmp_path):
     np.save(tmp_path / "x" / "vectors.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(UserError, match="can't be read"):
         load_kv(tmp_path / "x")
+
+
+def test_the_vocabulary_alone_matches_the_loaded_vectors(tmp_path, fasttext_kv):
+    for name, kv in (("plain", make_kv(ODD_WORDS + ["The", "THE"])), ("ft", fasttext_kv)):
+        save_kv(kv, tmp_path / name)
+        vocab, back = load_vocabulary(tmp_path / name), load_kv(tmp_path / name)
+        assert vocab.index_to_key == back.index_to_key and len(vocab) == len(back)
+        assert vocab.vector_size == back.vector_size
+        assert vocab.key_to_index == back.key_to_index
+    vocab = load_vocabulary(tmp_path / "plain")
+    assert [find_word(vocab, w) for w in ("THE", "tHe", "北京", "nope")] == ["THE", "the", "北京", None]
+
+
+def test_the_vocabulary_refuses_damaged_folders(tmp_path):
+    with pytest.raises(UserError, match="incomplete"):
+        load_vocabulary(tmp_path / "nothing")
+    save_kv(make_kv(["a", "b", "c"]), tmp_path / "x")
+    np.save(tmp_path / "x" / "vectors.npy", np.zeros((2, 5), np.float32))
+    with pytest.raises(UserError, match="damaged"):
+        load_vocabulary(tmp_path / "x")
+    (tmp_path / "x" / "vocab.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(UserError, match="can't be read"):
+        load_vocabulary(tmp_path / "x")
 
 
 # ---------------------------------------------------------------------------------------
