@@ -79,77 +79,87 @@ if language == "unknown":
 else:
     st.caption(f"Language: {language.capitalize()} (detected) · counted in {words_are}.")
 
+# Only the open tab's body runs and is drawn (on_change="rerun" makes .open known): a corpus's statistics
+# show without the browser first laying out three charts and three tables behind closed tabs.
 words, zipf, lengths, browse, kwic, sources, manage = st.tabs(
-    ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"], key="corpus_tabs")
+    ["Top words", "Zipf", "Lengths", "Documents", "Concordance", "Sources", "Manage"], key="corpus_tabs",
+    on_change="rerun")
 
-with words:
-    n = st.slider("How many words", 10, 100, 30, key="top_n")
-    drop = st.toggle("Remove stopwords", value=True, key="drop_stopwords")
-    st.caption(f"Stopwords: {s['stopwords']}.")
-    shown = top_words(data["top_words"], n, stopwords(language) if drop else frozenset())
-    title = "Top word" if len(shown) == 1 else f"Top {len(shown)} words"
-    report.chart(plots.top_words_bar(shown, title), "top_words_chart", title, {"page": "corpus"})
+if words.open:
+    with words:
+        n = st.slider("How many words", 10, 100, 30, key="top_n")
+        drop = st.toggle("Remove stopwords", value=True, key="drop_stopwords")
+        st.caption(f"Stopwords: {s['stopwords']}.")
+        shown = top_words(data["top_words"], n, stopwords(language) if drop else frozenset())
+        title = "Top word" if len(shown) == 1 else f"Top {len(shown)} words"
+        report.chart(plots.top_words_bar(shown, title), "top_words_chart", title, {"page": "corpus"})
 
-with zipf:
-    exponent = s["zipf_exponent"]
-    report.chart(plots.zipf_plot(data["frequencies"], exponent, s["zipf_intercept"]), "zipf_chart", "Zipf's law",
-                 {"page": "corpus"})
-    if exponent is None:
-        st.caption("Too few repeated words to fit Zipf's law.")
-    else:
-        st.caption(f"Fitted exponent s = {exponent:.2f} (frequency ∝ rank^−s, fitted on words seen more than "
-                   "once). Natural language is usually close to 1.")
+if zipf.open:
+    with zipf:
+        exponent = s["zipf_exponent"]
+        report.chart(plots.zipf_plot(data["frequencies"], exponent, s["zipf_intercept"]), "zipf_chart", "Zipf's law",
+                     {"page": "corpus"})
+        if exponent is None:
+            st.caption("Too few repeated words to fit Zipf's law.")
+        else:
+            st.caption(f"Fitted exponent s = {exponent:.2f} (frequency ∝ rank^−s, fitted on words seen more than "
+                       "once). Natural language is usually close to 1.")
 
-with lengths:
-    report.chart(plots.length_histogram(data["doc_lengths"]), "length_chart", "Document lengths", {"page": "corpus"})
+if lengths.open:
+    with lengths:
+        report.chart(plots.length_histogram(data["doc_lengths"]), "length_chart", "Document lengths", {"page": "corpus"})
 
-docs = cached.documents(cid)
-with browse:
-    labels = data["labels"]
-    label = st.selectbox("Label", ["(all)"] + labels, key="browse_label") if labels else "(all)"
-    indices = [i for i, d in enumerate(docs) if label == "(all)" or d.label == label]
-    table = pd.DataFrame({"#": indices, "source": [docs[i].source for i in indices[:10_000]],
-                          "label": [docs[i].label or "" for i in indices[:10_000]],
-                          "words": data["doc_lengths"][indices[:10_000]],
-                          "start": [docs[i].text[:120] for i in indices[:10_000]]} if indices else {})
-    st.dataframe(table, hide_index=True, width="stretch", height=260)
-    if indices:
-        pick = st.number_input("Document #", min_value=0, max_value=len(docs) - 1, value=indices[0], key="doc_pick")
-        doc = docs[int(pick)]
-        st.caption(md(f"{doc.source}" + (f" · label {doc.label}" if doc.label else "")))
-        st.text(doc.text[:PREVIEW_CHARS])
-        if len(doc.text) > PREVIEW_CHARS:
-            st.caption(f"Showing the first {PREVIEW_CHARS:,} of {len(doc.text):,} characters.")
+if browse.open:
+    docs = cached.documents(cid)
+    with browse:
+        labels = data["labels"]
+        label = st.selectbox("Label", ["(all)"] + labels, key="browse_label") if labels else "(all)"
+        indices = [i for i, d in enumerate(docs) if label == "(all)" or d.label == label]
+        table = pd.DataFrame({"#": indices, "source": [docs[i].source for i in indices[:10_000]],
+                              "label": [docs[i].label or "" for i in indices[:10_000]],
+                              "words": data["doc_lengths"][indices[:10_000]],
+                              "start": [docs[i].text[:120] for i in indices[:10_000]]} if indices else {})
+        st.dataframe(table, hide_index=True, width="stretch", height=260)
+        if indices:
+            pick = st.number_input("Document #", min_value=0, max_value=len(docs) - 1, value=indices[0], key="doc_pick")
+            doc = docs[int(pick)]
+            st.caption(md(f"{doc.source}" + (f" · label {doc.label}" if doc.label else "")))
+            st.text(doc.text[:PREVIEW_CHARS])
+            if len(doc.text) > PREVIEW_CHARS:
+                st.caption(f"Showing the first {PREVIEW_CHARS:,} of {len(doc.text):,} characters.")
 
-with kwic:
-    left, mid, right = st.columns([3, 1, 1])
-    query = left.text_input("Find a word or phrase", key="kwic_query", placeholder="e.g. bank")
-    width = mid.number_input("Context (characters)", 10, 200, 50, key="kwic_width")
-    whole = right.toggle("Whole words", value=True, key="kwic_whole")
-    if query.strip():
-        hits, total = _kwic(str(ws.root), cid, query, int(width), whole, language)
-        st.caption(plural(total, "occurrence") + (f"; showing the first {len(hits):,}" if total > len(hits) else "")
-                   + ("; whole words as jieba cuts them" if whole and language == "chinese" else ""))
-        st.dataframe(pd.DataFrame([{"doc": h.document, "left": h.left, "match": h.match, "right": h.right}
-                                   for h in hits]), hide_index=True, width="stretch",
-                     column_config={"left": st.column_config.TextColumn(width="large"),
-                                    "right": st.column_config.TextColumn(width="large")})
+if kwic.open:
+    with kwic:
+        left, mid, right = st.columns([3, 1, 1])
+        query = left.text_input("Find a word or phrase", key="kwic_query", placeholder="e.g. bank")
+        width = mid.number_input("Context (characters)", 10, 200, 50, key="kwic_width")
+        whole = right.toggle("Whole words", value=True, key="kwic_whole")
+        if query.strip():
+            hits, total = _kwic(str(ws.root), cid, query, int(width), whole, language)
+            st.caption(plural(total, "occurrence") + (f"; showing the first {len(hits):,}" if total > len(hits) else "")
+                       + ("; whole words as jieba cuts them" if whole and language == "chinese" else ""))
+            st.dataframe(pd.DataFrame([{"doc": h.document, "left": h.left, "match": h.match, "right": h.right}
+                                       for h in hits]), hide_index=True, width="stretch",
+                         column_config={"left": st.column_config.TextColumn(width="large"),
+                                        "right": st.column_config.TextColumn(width="large")})
 
-with sources:
-    st.dataframe(pd.DataFrame([{"source": r["name"], "kind": r["kind"], "encoding": r["encoding"] or "",
-                                "documents": r["documents"], "problems": " ".join(r["problems"])}
-                               for r in data["reports"]]), hide_index=True, width="stretch")
+if sources.open:
+    with sources:
+        st.dataframe(pd.DataFrame([{"source": r["name"], "kind": r["kind"], "encoding": r["encoding"] or "",
+                                    "documents": r["documents"], "problems": " ".join(r["problems"])}
+                                   for r in data["reports"]]), hide_index=True, width="stretch")
 
-with manage:
-    st.caption(md(f"Artifact {cid} in {ws.path(KIND, cid)}"))
-    st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
-                       file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
-                       key="download_jsonl")
-    if presenter_only("delete"):
-        confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
-        if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
-            require("delete")
-            ws.delete(KIND, cid)
-            set_active_corpus(None)
-            st.session_state.pop("confirm_delete", None)
-            st.rerun()
+if manage.open:
+    with manage:
+        st.caption(md(f"Artifact {cid} in {ws.path(KIND, cid)}"))
+        st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
+                           file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
+                           key="download_jsonl")
+        if presenter_only("delete"):
+            confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
+            if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
+                require("delete")
+                ws.delete(KIND, cid)
+                set_active_corpus(None)
+                st.session_state.pop("confirm_delete", None)
+                st.rerun()

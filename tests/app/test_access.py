@@ -77,6 +77,9 @@ def test_a_viewer_sees_the_map_but_no_control_that_changes_the_workspace(shared)
     keys = {b.key for b in at.button}
     assert not keys & {"emb_train", "emb_delete", "emb_demo"}
     at.switch_page("views/corpus.py").run()
+    at.session_state["corpus_tabs"] = "Manage"  # where a presenter finds Delete
+    at.run()
+    assert any(c.value.startswith("Artifact ") for c in at.caption)  # the Manage tab is the one drawn
     assert not {b.key for b in at.button} & {"delete_corpus"} and not at.get("file_uploader")
     assert len(ws.list(projection.KIND)) == 1  # looking drew nothing
 
@@ -86,6 +89,8 @@ def test_the_presenters_code_gives_every_control(shared):
     at = sign_in(PRESENTER_CODE)
     assert any("Presenter" in c.value for c in at.sidebar.caption)
     at.switch_page("views/corpus.py").run()
+    at.session_state["corpus_tabs"] = "Manage"
+    at.run()
     assert any(b.key == "delete_corpus" for b in at.button)
 
 

@@ -34,6 +34,8 @@ def test_chinese_upload_counts_words_and_finds_them(app):
     app.toggle(key="drop_stopwords").set_value(False).run()
     assert "的" in bar_words(app)  # the stopword list is what removed it
 
+    app.session_state["corpus_tabs"] = "Concordance"
+    app.run()
     app.text_input(key="kwic_query").input("模型").run()
     hits = next(d.value for d in app.dataframe if "match" in d.value)
     assert len(hits) >= 10 and set(hits["match"]) == {"模型"}

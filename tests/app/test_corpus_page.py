@@ -28,7 +28,11 @@ def test_upload_text_split_into_paragraphs_shows_stats(app):
     assert metric(app, "Documents") == "3"
     assert metric(app, "Tokens") == "29"
     assert app.subheader[0].value == "essay"
-    assert len(app.get("plotly_chart")) == 3  # top words, Zipf, lengths
+    assert [c.key for c in app.get("plotly_chart")] == ["top_words_chart"]  # only the open tab is drawn
+    for tab, chart in (("Zipf", "zipf_chart"), ("Lengths", "length_chart")):
+        app.session_state["corpus_tabs"] = tab
+        app.run()
+        assert [c.key for c in app.get("plotly_chart")] == [chart]
 
 
 def test_sample_with_labels_browser_and_concordance(app):
@@ -36,11 +40,16 @@ def test_sample_with_labels_browser_and_concordance(app):
     app.button(key="load_sample").click().run()
     assert not app.exception
     assert metric(app, "Documents") == "200"
+    app.session_state["corpus_tabs"] = "Documents"
+    app.run()
     assert app.selectbox(key="browse_label").options == ["(all)", "neg", "pos"]
     app.selectbox(key="browse_label").set_value("pos").run()
     assert len(app.dataframe[0].value) == 100
+    app.session_state["corpus_tabs"] = "Concordance"
+    app.run()
     app.text_input(key="kwic_query").input("film").run()
-    hits = app.dataframe[1].value
+    assert not any("source" in d.value for d in app.dataframe)  # the documents' table went with its tab
+    hits = next(d.value for d in app.dataframe if "match" in d.value)
     assert len(hits) > 5 and set(hits["match"].str.lower()) == {"film"}
 
 
@@ -51,6 +60,8 @@ def test_csv_columns_are_picked_and_labels_kept(app):
     assert app.selectbox(key="label_field").value == "sentiment"
     app.button(key="load_upload").click().run()
     assert metric(app, "Documents") == "2"
+    app.session_state["corpus_tabs"] = "Documents"
+    app.run()
     assert app.selectbox(key="browse_label").options == ["(all)", "neg", "pos"]
 
 
@@ -82,6 +93,8 @@ def test_user_text_is_shown_as_text_never_markup(app):
     app.button(key="load_paste").click().run()
     assert not app.exception
     assert app.subheader[0].value == r"\$x\$ \:red\[x\]"
+    app.session_state["corpus_tabs"] = "Documents"
+    app.run()
     assert INJECTION in [t.value for t in app.text]
     rendered = [m.value for m in app.markdown] + [s.value for s in app.success] + [c.value for c in app.caption]
     assert not any(":red[x]" in value or "$x$" in value for value in rendered)
@@ -97,6 +110,8 @@ def test_delete_returns_to_an_empty_workspace(app):
     app.button(key="load_paste").click().run()
     assert metric(app, "Documents") == "1"
     assert app.success[0].value == "Loaded pasted text: 1 document."
+    app.session_state["corpus_tabs"] = "Manage"
+    app.run()
     app.checkbox(key="confirm_delete").check().run()
     app.button(key="delete_corpus").click().run()
     assert not app.exception

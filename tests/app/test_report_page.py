@@ -21,6 +21,8 @@ def test_add_from_the_corpus_page_then_annotate_reorder_and_remove():
     empty = page("views/report.py")
     assert any("Add to report" in i.value for i in empty.info)
     corpus = page("views/corpus.py")
+    corpus.session_state["corpus_tabs"] = "Zipf"
+    corpus.run()
     corpus.button(key="zipf_chart_report").click().run()
     corpus.button(key="corpus_stats_report").click().run()
     assert "Corpus statistics" in corpus.toast[-1].value and not corpus.exception
