@@ -140,11 +140,45 @@ def _take(pool: np.ndarray, y: np.ndarray, want: int, seed: int) -> tuple[np.nda
     k = int(np.count_nonzero(counts >= 2))
     if k == 0:
         return pool, np.empty(0, dtype=np.int64)
-    from sklearn.model_selection import train_test_split  # ~1 s cold: not on the import of the Classify page
-
-    size = min(max(want, k), len(able) - k)  # sklearn needs >= k on both sides; len(able) >= 2k
-    rest, taken = train_test_split(able, test_size=size, stratify=y[able], random_state=seed)
+    size = min(max(want, k), len(able) - k)  # >= k on both sides, as sklearn's split needs; len(able) >= 2k
+    rest, taken = _stratified_shuffle(able, y[able], size, seed)
     return np.sort(np.concatenate([rest, others])).astype(np.int64), np.sort(taken).astype(np.int64)
+
+
+# scikit-learn's stratified split, draw for draw: ``train_test_split(able, test_size=size, stratify=y,
+# random_state=seed)`` gives the same two sets (tests/unit/test_classify_split.py compares them). Written
+# out because importing sklearn.model_selection takes ~1.3 s on a fresh server, and the Classify page
+# shows a labelled corpus's split on its first render; the same draws keep every stored model's split.
+def _stratified_shuffle(able: np.ndarray, y: np.ndarray, size: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.RandomState(seed)  # the legacy generator: sklearn's check_random_state(seed)
+    _, inverse, counts = np.unique(y, return_inverse=True, return_counts=True)
+    members = np.split(np.argsort(inverse, kind="stable"), np.cumsum(counts)[:-1])
+    keep = _approximate_mode(counts, len(able) - size, rng)
+    take = _approximate_mode(counts - keep, size, rng)
+    rest, taken = [], []
+    for i, rows in enumerate(members):
+        shuffled = rows.take(rng.permutation(counts[i]), mode="clip")
+        rest.extend(shuffled[: keep[i]])
+        taken.extend(shuffled[keep[i]: keep[i] + take[i]])
+    return able[np.asarray(rest, dtype=np.int64)], able[np.asarray(taken, dtype=np.int64)]
+
+
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """How many of ``draws`` each class gets: its floored share, then one more for the largest remainders
+    (ties broken at random), as sklearn's ``_approximate_mode``."""
+    continuous = counts / counts.sum() * draws
+    floored = np.floor(continuous)
+    need = int(draws - floored.sum())
+    if need > 0:
+        remainder = continuous - floored
+        for value in np.sort(np.unique(remainder))[::-1]:
+            (tied,) = np.where(remainder == value)
+            now = min(len(tied), need)
+            floored[rng.choice(tied, size=now, replace=False)] += 1
+            need -= now
+            if need == 0:
+                break
+    return floored.astype(int)
 
 
 def make_split(labels: list[str], config: SplitConfig) -> Split:

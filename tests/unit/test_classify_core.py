@@ -8,7 +8,7 @@ from sklearn.metrics import accuracy_score, confusion_matrix, f1_score, roc_auc_
 
 from core.classify.linear import LinearModel, train_mean_vectors, train_tfidf
 from core.classify.metrics import chance, predict, scorecard
-from core.classify.split import Split, SplitConfig, labelled, make_split
+from core.classify.split import Split, SplitConfig, _stratified_shuffle, labelled, make_split
 from core.corpus.model import Document
 from core.errors import UserError
 
@@ -157,6 +157,22 @@ def test_split_is_stratified_reproducible_and_json_safe():
 
 
 # ---- storage ------------------------------------------------------------------------------------
+@pytest.mark.parametrize("seed", range(40))
+def test_the_stratified_split_is_sklearns_draw_for_draw(seed):
+    from sklearn.model_selection import train_test_split
+
+    rng = np.random.default_rng(seed)
+    classes = int(rng.integers(2, 7))
+    y = np.repeat(np.arange(classes), rng.integers(2, 40, size=classes))  # unbalanced, ties in the counts
+    rng.shuffle(y)
+    able = np.sort(rng.choice(10_000, size=len(y), replace=False))
+    size = int(rng.integers(classes, len(y) - classes + 1))
+    want_rest, want_taken = train_test_split(able, test_size=size, stratify=y, random_state=seed)
+    rest, taken = _stratified_shuffle(able, y, size, seed)
+    assert sorted(taken.tolist()) == sorted(want_taken.tolist()) and len(taken) == size
+    assert sorted(rest.tolist()) == sorted(want_rest.tolist())
+
+
 def test_round_trip_without_pickle(planted, tmp_path):
     texts, split, model = planted
     model.save(tmp_path / "tfidf")
