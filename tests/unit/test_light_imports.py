@@ -29,8 +29,9 @@ def heavy_after(statement: str, also: tuple[str, ...] = ()) -> set[str]:
     # the Embeddings page's Train tab: manifests, the training curve, the form (gensim when a model is loaded)
     "from core.embeddings.store import KIND, load_details, vectors_id; from ui import vector_io, vector_query, verdict; "
     "from ui.embedding_form import embedding_form",
-    # the Classify page before a score is computed
-    "import core.classify, ui.classify_view",
+    # the Classify page before a score is computed, a labelled corpus's split included
+    "import core.classify, ui.classify_view\nfrom core.classify.split import SplitConfig, make_split\n"
+    "make_split(['pos', 'neg', 'neu'] * 20, SplitConfig())",
     # the Fine-tune page's form and results, before the estimate
     "import core.finetune, core.models, ui.finetune_form, ui.finetune_results",
 ])
