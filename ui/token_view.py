@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import html
 
-import pandas as pd
 import streamlit as st
 
 from core import plots
@@ -68,6 +67,8 @@ def tokens_html(sentences: list[list[Trace]], show_dropped: bool = True, phrases
 
 
 def effect_report(report: dict) -> None:
+    import pandas as pd  # here: the Preprocess page's first render (no run yet) needs no pandas
+
     s = report["summary"]
     reduction = 1 - s["types_after"] / s["types_before"] if s["types_before"] else 0.0
     cols = st.columns(6)

@@ -2,7 +2,6 @@
 
 import json
 
-import pandas as pd
 import streamlit as st
 
 from core.errors import UserError
@@ -74,6 +73,8 @@ words = st.text_input("Words to compare", ARTICLE_WORDS, key="pp_words")
 # NLTK's import and WordNet's load take seconds, once per server: in the background, so that the
 # preview and the Run button below show at once.
 if cached.when_warmed("normalisers", "Loading NLTK's stemmers and WordNet (once per server, a few seconds)…"):
+    import pandas as pd  # here, after NLTK: the page's preview and Run button show without it
+
     table = pd.DataFrame(compare_normalisers(words.split(",")))
     st.dataframe(table, hide_index=True, width="stretch", key="normalisers")
     if not any(c.startswith("WordNet") for c in table.columns):

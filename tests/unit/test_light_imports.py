@@ -54,6 +54,12 @@ def test_the_map_page_offers_words_without_gensim_or_pandas(tmp_path):
     assert heavy_after(statement, also=("pandas",)) == set()
 
 
+def test_the_preprocess_page_shows_its_preview_and_run_button_without_pandas():
+    # pandas (~0.4 s cold) comes with the normalisers' table and a run's report, after the first render
+    assert heavy_after("import core.preprocess, core.tokens, ui.pipeline_form, ui.token_view, ui.demo, ui.jobs",
+                       also=("pandas",)) == set()
+
+
 def test_the_default_device_on_a_machine_without_a_gpu_driver_needs_no_torch():
     from core.device import gpu_driver
 
