@@ -34,10 +34,10 @@ share: setup
 
 # Every test target runs with the Hub offline (no ~25 s of retries) and no numba warm-up thread.
 # tests/conftest.py adds the rest: a temp workspace per test and the tiny models in the pickers.
-# Two pytest-xdist workers: the browser tests one after another on one of them (one server, one
-# Chromium; tests/e2e/conftest.py groups them), the unit and AppTests beside them on both.
-# A full run went 9:49 -> 5:41-6:06 on 2 cores (bench/RESULTS.md); `XDIST=` runs everything in one process.
-XDIST ?= -n 2 --dist loadgroup
+# Two pytest-xdist workers, the browser tests first on both (each worker its own server and Chromium),
+# then the unit and AppTests. A full run went 9:49 -> 5:41-6:21 on 2 cores (bench/RESULTS.md);
+# `XDIST=` runs everything in one process.
+XDIST ?= -n 2
 PYTEST := HF_HUB_OFFLINE=1 CORPUS_LAB_WARMUP=0 $(PY) -m pytest -q $(XDIST)
 
 lint: setup

@@ -32,10 +32,10 @@ def pytest_collection_modifyitems(config, items):
     browser = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
     for item in browser:
         item.add_marker(pytest.mark.e2e)
-        # With pytest-xdist (`-n 2 --dist loadgroup`) the browser tests share one worker, one after
-        # another, on one server: two browsers and two servers at once starve each other on 2 cores.
-        item.add_marker(pytest.mark.xdist_group("browser"))
-    # They come first: the longest group starts at once, and the other worker takes the rest meanwhile.
+    # They come first, so both pytest-xdist workers start on them (each with its own server and Chromium)
+    # and the short unit tests fill in at the end. A browser test mostly waits (a reply, a job, a redraw):
+    # two side by side share 2 cores better than all of them on one worker, which took longer than the
+    # whole suite does now (a timeline of one run: 9 min of browser tests, 4.5 on each worker).
     chosen = set(browser)
     items[:] = browser + [item for item in items if item not in chosen]
 

@@ -38,8 +38,9 @@ def test_report_from_three_pages_opens_offline(browser, server, tmp_path):
         settle(page)
         add(page, "zipf_chart", "Zipf's law")
         page.goto(f"{server.url}/classify?corpus={polarity}")
+        train, scored = page.get_by_role("button", name="Train", exact=True), page.get_by_text("Test accuracy", exact=True)
+        expect(train.or_(scored).first).to_be_visible()  # the page is drawn (a goto's first instant reads "not running")
         settle(page)
-        train = page.get_by_role("button", name="Train", exact=True)
         if train.is_visible():  # the Classify flow may have trained it on this server already
             train.click()
         expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
