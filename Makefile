@@ -34,10 +34,12 @@ share: setup
 
 # Every test target runs with the Hub offline (no ~25 s of retries) and no numba warm-up thread.
 # tests/conftest.py adds the rest: a temp workspace per test and the tiny models in the pickers.
-# Two pytest-xdist workers, the browser tests first on both (each worker its own server and Chromium),
-# then the unit and AppTests. A full run went 9:49 -> 5:41-6:21 on 2 cores (bench/RESULTS.md);
-# `XDIST=` runs everything in one process.
-XDIST ?= -n 2
+# Two pytest-xdist workers. `--dist loadgroup` with no groups hands each test to whichever worker is
+# free, and the browser tests come first (tests/e2e/conftest.py): both workers take them, each with its
+# own server and Chromium, then the unit and AppTests. (Plain `-n 2` sends tests in chunks: all the
+# browser tests went to one worker, 6 min, while the other ended after 5: 7:17 in all.)
+# A full run went 9:49 -> 5:41-6:21 on 2 cores (bench/RESULTS.md); `XDIST=` runs everything in one process.
+XDIST ?= -n 2 --dist loadgroup
 PYTEST := HF_HUB_OFFLINE=1 CORPUS_LAB_WARMUP=0 $(PY) -m pytest -q $(XDIST)
 
 lint: setup

@@ -32,10 +32,11 @@ def pytest_collection_modifyitems(config, items):
     browser = [item for item in items if HERE in Path(str(item.path)).resolve().parents]
     for item in browser:
         item.add_marker(pytest.mark.e2e)
-    # They come first, so both pytest-xdist workers start on them (each with its own server and Chromium)
-    # and the short unit tests fill in at the end. A browser test mostly waits (a reply, a job, a redraw):
-    # two side by side share 2 cores better than all of them on one worker, which took longer than the
-    # whole suite does now (a timeline of one run: 9 min of browser tests, 4.5 on each worker).
+    # They come first, so both pytest-xdist workers start on them (`--dist loadgroup` hands each test to
+    # the worker that is free; each worker has its own server and Chromium) and the short unit tests fill
+    # in at the end. A browser test mostly waits (a reply, a job, a redraw): two side by side share 2
+    # cores better than all of them on one worker (a timeline: 4.5 min of them on each worker, 6:21 in
+    # all, against 6 min on one worker while the other idled for 2, 7:17).
     chosen = set(browser)
     items[:] = browser + [item for item in items if item not in chosen]
 
