@@ -87,5 +87,7 @@ def estimate_panel(ws, corpus_id: str, config: finetune.FinetuneConfig) -> finet
     if not est.fits:
         st.error(md(est.reason))
         return None
+    if est.too_little:
+        st.warning(est.too_little, icon=":material/info:")
     return est
 

@@ -42,6 +42,9 @@ def plan(n_train_blocks: int, config: FinetuneConfig, world: int = 1) -> Plan:
     return Plan(steps, every, 1 + steps // every + (1 if steps % every else 0), blocks * config.block_size)
 
 
+FEW_STEPS, FEW_TOKENS = 10, 10_000  # below either, a run teaches the model little worth comparing
+
+
 @dataclass(frozen=True)
 class Estimate:
     params: int
@@ -67,6 +70,17 @@ class Estimate:
 
     def __str__(self) -> str:
         return self.summary
+
+    @property
+    def too_little(self) -> str:
+        """Why this run will barely change the model (empty when it has enough to learn from): a run of a
+        step or two on a few hundred tokens finishes, and its before/after comparison shows only noise."""
+        if self.steps >= FEW_STEPS and self.tokens_trained >= FEW_TOKENS:
+            return ""
+        return (f"Only {self.steps:,} optimizer step{'s' if self.steps != 1 else ''} over {self.tokens_trained:,} "
+                f"tokens: too little text for the model to learn much, so the before/after comparison will mostly "
+                f"show noise. Use a bigger corpus (a bundled sample has about 60,000 words), or more epochs to "
+                f"see the loss move at least.")
 
 
 def _max_positions(model) -> int | None:

@@ -43,6 +43,7 @@ def test_a_short_lora_run_then_before_and_after(base):
     at.number_input(key="ft_batch").set_value(2).run()
     at.number_input(key="ft_block").set_value(32).run()
     assert any(m.label == "Memory (estimate)" for m in at.metric)
+    assert any("too little text" in w.value for w in at.warning)  # 2 steps: said before the run, not after
     assert not any("accelerate launch" in c.value for c in at.code)  # the multi-GPU command shows on demand
     at.toggle(key="ft_multi_gpu").set_value(True).run()
     assert any("accelerate launch" in c.value for c in at.code)

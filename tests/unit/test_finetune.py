@@ -333,6 +333,16 @@ def test_preflight_fits_the_defaults_and_refuses_an_absurd_batch():
         finetune.preflight(ws, corpus_id, FinetuneConfig(base="tiny-gpt2", learning_rate=0))
 
 
+def test_a_run_on_too_little_text_is_flagged_before_it_starts():
+    ws = Workspace.from_env()
+    config = FinetuneConfig(base="tiny-gpt2", block_size=64)
+    tiny = finetune.preflight(ws, make_corpus(ws, n_docs=4, words=60), config)
+    assert tiny.fits and "too little text" in tiny.too_little and f"Only {tiny.steps} optimizer step" in tiny.too_little
+    enough = finetune.preflight(ws, make_corpus(ws, n_docs=300, words=60, seed=1), config)
+    assert enough.steps >= finetune_estimate.FEW_STEPS and enough.tokens_trained >= finetune_estimate.FEW_TOKENS
+    assert enough.too_little == ""
+
+
 def test_validation_texts_are_held_out_documents_and_1_document_corpora_split_by_blocks(trained):
     ws, corpus_id, _ = trained
     held_out = finetune.validation_texts(ws, corpus_id, LORA)
