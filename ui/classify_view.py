@@ -60,10 +60,13 @@ def offer_labelled_sample() -> None:
 
 def balance(split, report: dict) -> None:
     counts = split.balance()
+    # The split in words first: the chart below waits for the browser's Plotly script (~1 s on a first visit).
+    sizes = " · ".join(f"{part} {len(split.part(part)):,}" for part in ("train", "validation", "test"))
+    st.markdown(f"**{len(split.y):,} labelled documents in {len(split.classes)} classes:** {sizes}")  # numbers only
     fig = go.Figure([go.Bar(name=part, y=split.classes, x=[counts[part].get(c, 0) for c in split.classes],
                             orientation="h") for part in ("train", "validation", "test")])
     fig.update_layout(barmode="stack", height=min(120 + 22 * len(split.classes), 500), margin=dict(l=10, r=10, t=30, b=10),
-                      title=f"{len(split.y):,} labelled documents in {len(split.classes)} classes",
+                      title="Each class in train, validation and test",
                       legend=dict(orientation="h", y=1.0, yanchor="bottom", x=1, xanchor="right"),
                       xaxis_title="documents")
     st.plotly_chart(fig, key="cl_balance")

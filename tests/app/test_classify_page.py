@@ -22,7 +22,8 @@ def open_page(cid: str | None = None) -> tuple[AppTest, Workspace]:
 
 def test_train_the_tfidf_baseline_and_read_its_scorecard():
     at, ws = open_page()
-    assert any("200 labelled documents in 2 classes" in c.proto.spec for c in at.get("plotly_chart"))
+    assert any(m.value.startswith("**200 labelled documents in 2 classes:** train ") for m in at.markdown)
+    assert any("Each class in train, validation and test" in c.proto.spec for c in at.get("plotly_chart"))
     assert any("No classifier" in i.value for i in at.info)
     at.button(key="cl_go").click().run()
     at = wait_until(at, lambda a: any(m.label == "Test accuracy" for m in a.metric))
