@@ -35,8 +35,8 @@ def pytest_collection_modifyitems(config, items):
     # They come first, so both pytest-xdist workers start on them (`--dist loadgroup` hands each test to
     # the worker that is free; each worker has its own server and Chromium) and the short unit tests fill
     # in at the end. A browser test mostly waits (a reply, a job, a redraw): two side by side share 2
-    # cores better than all of them on one worker (a timeline: 4.5 min of them on each worker, 6:21 in
-    # all, against 6 min on one worker while the other idled for 2, 7:17).
+    # cores better than all of them on one worker (timelines: 4.5 min of them on each of two workers;
+    # all on one, 5:46 of them while the other worker idled for 2 min, 7:17 in all).
     chosen = set(browser)
     items[:] = browser + [item for item in items if item not in chosen]
 
