@@ -8,7 +8,8 @@ port with a temporary ``CORPUS_LAB_HOME``, as ``make run`` would (UMAP warm-up o
   from ``page.goto`` until the page's own last element is visible and the script has ended. The
   workspace holds the Lee sample, tokens without stopwords and a small CBOW model (so Corpus,
   Embeddings and Map show their real content, not their empty states; Preprocess, with its default
-  settings, shows its Run button as on a first visit);
+  settings, shows its Run button as on a first visit), and the labelled polarity sample, which
+  Classify opens by link;
 - *Load sample*: on a fresh server with an empty workspace, the click on "Load sample" (Lee) until
   its statistics show;
 - *Draw the map*: on a fresh server, the click on "Draw the map" (the model's whole vocabulary,
@@ -97,6 +98,8 @@ PAGES = (
     Page("Analyze", "analyze", "button", "Build the index"),
     Page("Topics", "topics", "button", "Find topics"),
     Page("Classify (Lee: no labels)", "classify", "text", "This corpus has no labels"),
+    # a labelled corpus opened by link: its split (scikit-learn's draws, written out) in words, then its chart
+    Page("Classify (polarity: labelled)", "classify?corpus={polarity}", "text", "labelled documents in 2 classes"),
     Page("Report (empty)", "report", "text", "The report is empty"),
 )
 
@@ -124,6 +127,9 @@ def start_server(tmp: Path, seed: Path | None, warm_up: bool = True) -> streamli
     return streamlit_server.start(home, tmp / "streamlit.log", env)
 
 
+LINKS: dict[str, str] = {}  # artifact ids that a page's path names, e.g. {polarity}; set by seed_workspace
+
+
 def seed_workspace(root: Path) -> int:
     """The Lee sample, active, with tokens and a small CBOW model; returns the model's words.
 
@@ -140,6 +146,7 @@ def seed_workspace(root: Path) -> int:
     corpus = ingest_sample(ws, "lee")
     tokens = build_tokens(ws, corpus.id, PipelineConfig(stopwords="default"))
     vectors = train_vectors(ws, tokens.id, EmbeddingConfig(vector_size=32, epochs=5))
+    LINKS["polarity"] = ingest_sample(ws, "polarity").id  # labelled, for Classify; not the active corpus
     ws.set_state("active_corpus", corpus.id)
     ws.set_state("active_tokens", tokens.id)
     ws.set_state("active_vectors", vectors.id)
@@ -161,7 +168,7 @@ def _ended(page) -> None:
 
 def first_render(page, url: str, spec: Page) -> float:
     t0 = time.perf_counter()
-    page.goto(f"{url}/{spec.path}", wait_until="commit")
+    page.goto(f"{url}/{spec.path.format(**LINKS)}", wait_until="commit")
     _target(page, spec).wait_for(state="visible", timeout=TIMEOUT_MS)
     page.get_by_text("Compute device").first.wait_for(state="visible", timeout=TIMEOUT_MS)  # the sidebar
     _ended(page)
@@ -224,7 +231,8 @@ def draw_map(page) -> tuple[float, float]:
 def one_run(browser, tmp: Path, seed: Path, pages: tuple[Page, ...], figures: Figures, run: int,
             warm_up: bool) -> None:
     for spec in pages:
-        folder = tmp / f"run{run}-{spec.path or 'home'}-{'seeded' if spec.seeded else 'empty'}"
+        slug = re.sub(r"\W+", "-", spec.path) or "home"
+        folder = tmp / f"run{run}-{slug}-{'seeded' if spec.seeded else 'empty'}"
         server = start_server(folder, seed if spec.seeded else None, warm_up)
         context = browser.new_context(viewport={"width": 1500, "height": 1000})
         try:
