@@ -76,7 +76,8 @@ def test_report_from_three_pages_opens_offline(browser, server, tmp_path):
 def test_a_permalink_reopens_the_attention_view(page, server):
     text = "The bank by the river is not the bank in town."
     page.goto(f"{server.url}/attention?att_model={models.MINILM_ID}&att_text={text.replace(' ', '%20')}")
-    expect(page.get_by_label("Text", exact=True).last).to_have_value(text)
+    # the text box, not the "Text" radio above it (which asks where the text comes from)
+    expect(page.get_by_role("textbox", name="Text", exact=True)).to_have_value(text)
     expect(page.get_by_role("combobox", name="Model")).to_have_value("all-MiniLM-L6-v2 · encoder · bundled")  # linked
     # its Load button, or its heatmap when another test on this shared server has loaded it already
     load = page.get_by_role("button", name=re.compile("^Load all-MiniLM-L6-v2"))
