@@ -88,16 +88,20 @@ def test_save_load_fasttext_keeps_oov_vectors(tmp_path, fasttext_kv):
         np.testing.assert_array_equal(word_counts(back), word_counts(fasttext_kv))
 
 
-def test_load_kv_refuses_damaged_folders(tmp_path):
+@pytest.mark.parametrize("load", [load_kv, load_vocabulary])  # the vectors, or only their words
+def test_damaged_folders_are_refused(tmp_path, load):
     with pytest.raises(UserError, match="incomplete"):
-        load_kv(tmp_path / "nothing")
+        load(tmp_path / "nothing")
     save_kv(make_kv(["a", "b", "c"]), tmp_path / "x")
     np.save(tmp_path / "x" / "vectors.npy", np.zeros((2, 5), np.float32))
     with pytest.raises(UserError, match="damaged"):
-        load_kv(tmp_path / "x")
+        load(tmp_path / "x")
     np.save(tmp_path / "x" / "vectors.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
     with pytest.raises(UserError, match="can't be read"):
-        load_kv(tmp_path / "x")
+        load(tmp_path / "x")
+    (tmp_path / "x" / "vocab.json").write_text("{not json", encoding="utf-8")
+    with pytest.raises(UserError, match="can't be read"):
+        load(tmp_path / "x")
 
 
 def test_the_vocabulary_alone_matches_the_loaded_vectors(tmp_path, fasttext_kv):
@@ -109,18 +113,6 @@ def test_the_vocabulary_alone_matches_the_loaded_vectors(tmp_path, fasttext_kv):
         assert vocab.key_to_index == back.key_to_index
     vocab = load_vocabulary(tmp_path / "plain")
     assert [find_word(vocab, w) for w in ("THE", "tHe", "北京", "nope")] == ["THE", "the", "北京", None]
-
-
-def test_the_vocabulary_refuses_damaged_folders(tmp_path):
-    with pytest.raises(UserError, match="incomplete"):
-        load_vocabulary(tmp_path / "nothing")
-    save_kv(make_kv(["a", "b", "c"]), tmp_path / "x")
-    np.save(tmp_path / "x" / "vectors.npy", np.zeros((2, 5), np.float32))
-    with pytest.raises(UserError, match="damaged"):
-        load_vocabulary(tmp_path / "x")
-    (tmp_path / "x" / "vocab.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(UserError, match="can't be read"):
-        load_vocabulary(tmp_path / "x")
 
 
 # ---------------------------------------------------------------------------------------
