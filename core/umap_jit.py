@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sys
 import threading
 from pathlib import Path
 
@@ -51,8 +52,11 @@ def load_umap():
     run uses — gets the cache; and closures built at call time are not module globals, so they
     stay uncached (umap builds some only for densMAP and custom metrics, which we don't use).
 
-    numba writes next to the source when site-packages is writable, else to its user cache
-    (``~/.cache``); when neither is, ``NUMBA_CACHE_DIR`` is pointed at a temp folder.
+    The compiled kernels go to one folder per machine (:class:`MachineCacheLocator`), so a second
+    virtual environment or a fresh clone loads them instead of compiling again. When that folder
+    is not writable numba writes next to the source if site-packages is, else to its user cache;
+    when neither is, ``NUMBA_CACHE_DIR`` is pointed at a temp folder. A ``NUMBA_CACHE_DIR`` set by
+    the user always wins.
     """
     global _umap_module
     if _umap_module is not None:
@@ -65,7 +69,11 @@ def load_umap():
         spec = importlib.util.find_spec("umap")
         if spec is None:
             raise UserError("UMAP maps need the umap-learn package: pip install umap-learn (or choose PCA or t-SNE).")
-        if "NUMBA_CACHE_DIR" not in os.environ:
+        if "NUMBA_CACHE_DIR" not in os.environ and _writable(machine_cache_dir()):
+            import numba.core.config
+
+            numba.core.config.CACHE_LOCATOR_CLASSES = ",".join(_LOCATORS)
+        elif "NUMBA_CACHE_DIR" not in os.environ:
             site = Path(spec.origin).parent / "__pycache__"
             user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
             if not _writable(site) and not _writable(user / "numba"):
@@ -91,6 +99,74 @@ def load_umap():
                             pynndescent.utils, pynndescent.rp_trees, pynndescent.distances, pynndescent.kernels])
         _umap_module = umap
     return _umap_module
+
+
+def machine_cache_dir() -> Path:
+    """``$XDG_CACHE_HOME/corpus-lab/numba`` (``~/.cache/...``): beside the converted models (see
+    ``core.models.bundled.models_dir``), compiled once per machine."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corpus-lab" / "numba"
+
+
+_PACKAGES = ("umap", "pynndescent")
+
+
+def _machine_locator():
+    from numba.core import caching
+
+    class MachineCacheLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        """numba's disk cache for umap-learn and pynndescent, keyed by package, version and Python,
+        not by the absolute path of the source as numba's own locators are: every virtual
+        environment on the machine with the same versions shares one compiled copy. (A fresh clone
+        compiled UMAP and NN-descent again: its first map took ~40 s longer.) numba still checks
+        each entry against a hash of the source's content, so a mismatch compiles and replaces."""
+
+        def __init__(self, py_func, py_file, folder: Path):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            self._cache_path = str(folder)
+
+        def get_cache_path(self):
+            return self._cache_path
+
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            from importlib.metadata import PackageNotFoundError, version
+
+            from numba.core import config
+
+            parts = Path(py_file).parts
+            if config.CACHE_DIR or "site-packages" not in parts:
+                return None
+            inner = parts[len(parts) - parts[::-1].index("site-packages"):-1]  # ("umap",), ("pynndescent",)
+            if not inner or inner[0] not in _PACKAGES:
+                return None
+            try:
+                tag = f"{inner[0]}-{version(inner[0] if inner[0] == 'pynndescent' else 'umap-learn')}"
+            except PackageNotFoundError:
+                return None
+            folder = machine_cache_dir() / f"py{sys.version_info[0]}{sys.version_info[1]}" / tag / Path(*inner[1:])
+            self = cls(py_func, py_file, folder)
+            try:
+                self.ensure_cache_path()
+            except OSError:
+                return None
+            return self
+
+    return MachineCacheLocator
+
+
+def __getattr__(name: str):
+    # numba resolves NUMBA_CACHE_LOCATOR_CLASSES entries by import path: the class is built on first
+    # use so that importing this module does not import numba.
+    if name == "MachineCacheLocator":
+        globals()[name] = _machine_locator()
+        return globals()[name]
+    raise AttributeError(name)
+
+
+# Ours first; numba's own, in its order, for everything else.
+_LOCATORS = ("core.umap_jit.MachineCacheLocator", "UserProvidedCacheLocator", "InTreeCacheLocator",
+             "UserWideCacheLocator", "IPythonCacheLocator", "ZipCacheLocator")
 
 
 def _function_typed(sig) -> bool:
