@@ -7,7 +7,7 @@ import sys
 import streamlit as st
 
 from core.corpus.store import KIND as CORPUS
-from ui import cached
+from ui import cached, preload
 from ui.access import badge, is_presenter
 from ui.jobs import active_jobs_summary
 from ui.safe import md
@@ -67,6 +67,7 @@ def render():
         loaded_models()
         st.caption("Jobs")
         active_jobs_summary()
+        preload.charts_in_the_background()
         slot = st.empty()
     sync_url()
     return slot

@@ -1,3 +1,4 @@
+import re
 from pathlib import Path
 
 from streamlit.testing.v1 import AppTest
@@ -15,6 +16,16 @@ def test_home_page_renders_with_sidebar():
     assert "No corpus yet" in " ".join(sidebar_text)
     resident = next(t for t in sidebar_text if t.startswith("Server memory:"))
     assert 50 < float(resident.split()[2].replace(",", "")) < 24_000  # MB: this test process, whatever else it holds
+
+
+def test_the_sidebar_loads_this_streamlits_chart_code_in_the_background():
+    import streamlit as st
+
+    at = AppTest.from_file(str(APP), default_timeout=60).run()
+    scripts = [e.proto.body for e in at.sidebar.get("html") if "corpusLabPreload" in e.proto.body]
+    assert len(scripts) == 1 and "<script>" in scripts[0]
+    named = re.findall(r'"(PlotlyChart[.][^"/]+[.]js)"', scripts[0])  # a renamed build chunk must fail here
+    assert named and all((Path(st.__file__).parent / "static" / "static" / "js" / name).is_file() for name in named)
 
 
 def test_sidebar_lists_saved_corpora_and_remembers_the_active_one(tmp_path):

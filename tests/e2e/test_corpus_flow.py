@@ -236,6 +236,11 @@ def test_deep_link_on_a_fresh_server_runs_the_app_shell(browser, fresh_server):
         expect(page.get_by_role("heading", level=1)).to_have_text("Corpus")
         expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Home")).to_be_visible(timeout=5_000)
         expect(page.get_by_test_id("stSidebar").get_by_text("Workspace", exact=True)).to_be_visible(timeout=5_000)
+        # An empty workspace has no chart, yet the chart code loads once the page is quiet (ui/preload.py):
+        # the first chart of the tab does not wait for it.
+        page.wait_for_function("performance.getEntriesByType('resource').some(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name))",
+                               timeout=15_000)
+        assert page.get_by_test_id("stPlotlyChart").count() == 0
     finally:
         context.close()
 
