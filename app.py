@@ -3,11 +3,17 @@
 import os
 
 import streamlit as st
+from streamlit import delta_generator
 
 from core.device import share_cpu_politely
 from ui import access, cached, permalink, sidebar
 
 share_cpu_politely()  # before a page loads torch: its threads share this process's cores with Streamlit and the browser
+
+# Before the first element a process draws, Streamlit checks whether it runs in a REPL (to print a
+# "use streamlit run" hint) with inspect.stack(), which resolves the file of every loaded module:
+# 0.2-0.3 s of the first page after a server starts. This app only ever runs under `streamlit run`.
+delta_generator._use_warning_has_been_displayed = True
 
 # A file, not ":material/…" (Streamlit fetches that favicon from fonts.gstatic.com at every page load)
 # nor an emoji (a box on machines without an emoji font): served by this server, nothing leaves the machine.
