@@ -15,7 +15,7 @@ def test_applying_a_preset_changes_the_preview(browser, server):
     try:
         page = context.new_page()
         page.goto(f"{server.url}/preprocess?corpus={lee}")
-        preview = page.get_by_test_id("stHtml").first
+        preview = page.get_by_test_id("stMain").get_by_test_id("stHtml").first
         expect(preview).to_contain_text("hundreds")
         expect(preview.locator("span[title$='(normalised)']")).to_have_count(0)
         # NLTK loads in the background and the page reruns itself when it is in: a click at that moment
