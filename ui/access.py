@@ -84,6 +84,17 @@ def presenter_only(action: str) -> bool:
     return False
 
 
+def confirmed_delete(confirm: str, button: str, *, key: str, confirm_key: str) -> bool:
+    """A box to tick, then a button: True once both were used (and the server-side check passed). The
+    tick is cleared, so the next item starts unticked; the caller deletes, forgets and reruns."""
+    sure = st.checkbox(confirm, key=confirm_key)
+    if st.button(button, disabled=not sure, key=key):
+        require("delete")
+        st.session_state.pop(confirm_key, None)
+        return True
+    return False
+
+
 def require(action: str) -> None:
     """Stop the run with the reason when this session may not do ``action`` (the server-side check)."""
     try:

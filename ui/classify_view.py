@@ -14,7 +14,7 @@ from core import classify
 from core.classify.metrics import predict
 from core.jobs import DONE
 from ui import report
-from ui.access import is_presenter, presenter_only, require
+from ui.access import confirmed_delete, is_presenter, presenter_only, require
 from ui.jobs import finished_job, start_job
 from ui.permalink import valid_choice
 from ui.safe import md
@@ -385,11 +385,9 @@ def delete(ws, manifest) -> None:
     if not is_presenter():
         return
     with st.expander("Delete this classifier"):
-        sure = st.checkbox("Yes, delete it", key="cl_confirm_delete")
-        if st.button("Delete", disabled=not sure, key="cl_delete"):
-            require("delete")
+        if confirmed_delete("Yes, delete it", "Delete", key="cl_delete", confirm_key="cl_confirm_delete"):
             ws.delete(classify.KIND, manifest.id)
             _loaded.clear()
-            for key in ("cl_model", "cl_confirm_delete", "cl_labelled"):
+            for key in ("cl_model", "cl_labelled"):
                 st.session_state.pop(key, None)
             st.rerun()

@@ -12,7 +12,7 @@ from core import topics
 from core.errors import UserError
 from core.jobs import DONE
 from ui import report
-from ui.access import is_presenter, presenter_only, require
+from ui.access import confirmed_delete, is_presenter, presenter_only
 from ui.jobs import finished_job, start_job
 from ui.safe import md
 
@@ -112,13 +112,11 @@ def show(ws, mid: str, model: topics.TopicModel, texts: list[str], language: str
                 ws.set_state(f"topic_names:{mid}", {t: n for t, n in fresh.items() if n})
                 st.rerun()
         with st.expander("Delete this topic model"):
-            sure = st.checkbox("Yes, delete it and the names given to its topics", key="tp_confirm_delete")
-            if st.button("Delete", disabled=not sure, key="tp_delete"):
-                require("delete")
+            if confirmed_delete("Yes, delete it and the names given to its topics", "Delete", key="tp_delete",
+                                confirm_key="tp_confirm_delete"):
                 ws.delete(topics.KIND, mid)
                 ws.set_state(f"topic_names:{mid}", None)
-                for key in ("tp_model", "tp_confirm_delete"):
-                    st.session_state.pop(key, None)
+                st.session_state.pop("tp_model", None)
                 st.rerun()
     else:
         presenter_only("workspace")

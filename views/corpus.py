@@ -9,7 +9,7 @@ from core import plots
 from core.corpus.store import KIND, jsonl_path
 from core.stats import compute_stats, concordance, detect_language, plural, stopwords, stopwords_name, top_words
 from ui import cached, demo, ingest, report
-from ui.access import presenter_only, require
+from ui.access import confirmed_delete, presenter_only
 from ui.safe import md
 from ui.state import active_corpus_id, set_active_corpus, show_flash, workspace
 
@@ -156,10 +156,8 @@ if manage.open:
                            file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
                            key="download_jsonl")
         if presenter_only("delete"):
-            confirm = st.checkbox("Yes, delete this corpus from the workspace", key="confirm_delete")
-            if st.button("Delete corpus", disabled=not confirm, key="delete_corpus"):
-                require("delete")
+            if confirmed_delete("Yes, delete this corpus from the workspace", "Delete corpus", key="delete_corpus",
+                                confirm_key="confirm_delete"):
                 ws.delete(KIND, cid)
                 set_active_corpus(None)
-                st.session_state.pop("confirm_delete", None)
                 st.rerun()

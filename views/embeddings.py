@@ -8,7 +8,7 @@ from core.embeddings.catalog import models_of_corpus
 from core.embeddings.store import KIND, load_details, vectors_id
 from core.jobs import DONE
 from ui import cached, demo, report, vector_io, vector_query, verdict
-from ui.access import presenter_only, require
+from ui.access import confirmed_delete, presenter_only
 from ui.embedding_form import embedding_form
 from ui.jobs import finished_job, start_job
 from ui.safe import md
@@ -119,12 +119,10 @@ if board.open:
                        "out from random words. A collapsed model scores something on the benchmarks all the same.")
             vector_query.benchmark_details(load_details(ws, vid)["scores"], cached.vectors(vid))
             if presenter_only("delete"):
-                confirm = st.checkbox(md(f"Yes, delete {models[vid].name}"), key="emb_confirm_delete")
-                if st.button("Delete this model", disabled=not confirm, key="emb_delete"):
-                    require("delete")
+                if confirmed_delete(md(f"Yes, delete {models[vid].name}"), "Delete this model", key="emb_delete",
+                                    confirm_key="emb_confirm_delete"):
                     ws.delete(KIND, vid)
                     set_active_vectors(None)
-                    st.session_state.pop("emb_confirm_delete", None)
                     st.rerun()
 
 if query.open:

@@ -42,6 +42,11 @@ def test_train_the_tfidf_baseline_and_read_its_scorecard():
     assert not at.exception
     assert "<b>" not in "".join(h.proto.body for h in at.get("html"))  # user text stays text
     assert "&lt;b&gt;" in explained_html([("<b>", 1.0), ("x", -0.5)])
+    assert at.button(key="cl_delete").disabled  # nothing goes before the box is ticked
+    at.checkbox(key="cl_confirm_delete").check().run()
+    at.button(key="cl_delete").click().run()
+    assert not at.exception and ws.list(classify.KIND) == []
+    assert any("No classifier" in i.value for i in at.info)
 
 
 def test_a_corpus_without_labels_says_what_would_work():
