@@ -21,6 +21,7 @@ from core.projection import ProjectionConfig, build_map
 from core.tokens import build_tokens
 from core.workspace import Workspace
 from scripts import streamlit_server
+from scripts.streamlit_client import Client, widget
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_corpus_flow import settle
 
@@ -125,55 +126,6 @@ def test_a_presenter_and_a_viewer_on_a_shared_server(browser, shared_server):
     finally:
         presenter.close()
         viewer.close()
-
-
-class Client:
-    """A hand-made Streamlit client over the app's own websocket protocol: what a viewer could send
-    without the page, e.g. a click on a control the page never showed them."""
-
-    def __init__(self, url: str, headers: dict[str, str]):
-        self.url, self.headers = url.replace("http", "ws", 1) + "/_stcore/stream", headers
-        self.pages: dict[str, str] = {}  # url path → page script hash
-
-    async def __aenter__(self):
-        import websockets
-
-        self.ws = await websockets.connect(self.url, additional_headers=self.headers, subprotocols=["streamlit"],
-                                           max_size=None)
-        return self
-
-    async def __aexit__(self, *exc):
-        await self.ws.close()
-
-    async def run(self, page: str = "", widgets: tuple = ()) -> list:
-        """One script run on ``page`` with ``widgets`` (WidgetState kwargs); the elements it drew."""
-        from streamlit.proto.BackMsg_pb2 import BackMsg
-        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-
-        msg = BackMsg()
-        msg.rerun_script.page_script_hash = self.pages.get(page, "")
-        for state in widgets:
-            msg.rerun_script.widget_states.widgets.add(**state)
-        await self.ws.send(msg.SerializeToString())
-        elements = []
-        while True:
-            forward = ForwardMsg.FromString(await asyncio.wait_for(self.ws.recv(), 60))
-            kind = forward.WhichOneof("type")
-            if kind == "navigation":
-                self.pages.update({p.url_pathname: p.page_script_hash for p in forward.navigation.app_pages})
-            elif kind == "delta" and forward.delta.WhichOneof("type") == "new_element":
-                elements.append(forward.delta.new_element)
-            elif kind == "script_finished":
-                return elements
-
-
-def widget(elements, kind: str, ending: str = "", label: str = ""):
-    for element in elements:
-        if element.WhichOneof("type") == kind:
-            inner = getattr(element, kind)
-            if inner.id.endswith(ending) and label in getattr(inner, "label", ""):
-                return inner
-    return None
 
 
 async def crafted_train_click(url: str, ws: Workspace) -> tuple[bool, int, int]:
