@@ -26,10 +26,12 @@ server (no idle-time warm-up, so no UMAP compile lands in a measurement), Chromi
 the Generate page and presses Generate with the page's default prompt and settings (the *balanced*
 preset, seed 0, 80 new tokens, chat mode); its tokens/s is the one the job reports on the page
 (tokens / seconds of the ``generate`` call in the server, the streaming page open next to it). The
-peer is the same ``core.generation.generate`` call (same model files, dtype, prompt, settings and
-torch threads) in this process while the page sits idle. Page and peer alternate, ``--runs`` rounds
-each; both must write the same text (checked). The browser side also counts how often the streamed
-text changed on screen and when the first text showed.
+peer the goal divides by is the same job in the same server with no page: a session over the websocket
+with no browser (``scripts/streamlit_client.py``) presses Generate and reads the result afterwards, so
+nothing follows the job while it runs. A second peer is the same ``core.generation.generate`` call (same
+model files, dtype, prompt, settings and torch threads) in this process. The three alternate, ``--runs``
+rounds each; page and plain process must write the same text (checked). The browser side also counts
+how often the streamed text changed on screen and when the first text showed.
 
 *Training with its panel open* (not with ``--stream-only``; alone: ``--train-only``): on a fresh server holding the Wikipedia
 sample's tokens, the Embeddings page trains CBOW for 10 epochs with its job panel open; the
@@ -45,13 +47,14 @@ page, its default text; after the first pass, a layer and a head slider step and
 each timed from the key press or click until its figure or table shows. Goal: every one ≤ 1 s.
 
 The last line is ``RESULT slowest_first_render_s=<the slowest page's median> goal<=3``; the line
-before it is ``RESULT browser_generate_ratio=<page tokens/s / peer tokens/s> goal>=0.9`` (medians),
+before it is ``RESULT browser_generate_ratio=<page tokens/s / no-page tokens/s> goal>=0.9`` (medians),
 which is also the last line of ``--stream-only``.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import re
 import shutil
@@ -59,6 +62,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -298,6 +302,7 @@ WATCH_STREAM = """() => {
 @dataclass
 class StreamFigures:
     page: list[float] = field(default_factory=list)  # tokens/s the page's job reported
+    no_page: list[float] = field(default_factory=list)  # the same job in the same server, no page following it
     core: list[float] = field(default_factory=list)  # tokens/s of the same call in this process
     click: list[float] = field(default_factory=list)  # click → the finished text's caption
     first: list[float] = field(default_factory=list)  # click → the first streamed text on screen
@@ -333,6 +338,26 @@ def _page_generation(page) -> tuple[float, float, float, int, int, str]:
     return float(found.group(3)), took, first, int(watch["changes"]), int(found.group(1)), text
 
 
+async def _generation_without_a_page(url: str, wait: float) -> float:
+    """Generate from a session with no browser (scripts/streamlit_client.py): press Generate, let the job
+    run with nothing following it for ``wait`` seconds, then one run reads its result (tokens/s)."""
+    from scripts.streamlit_client import Client, widget
+
+    async with Client(url, {}) as session:
+        await session.run()
+        go = widget(await session.run("generate"), "button", label="Generate")
+        await session.run("generate", widgets=({"id": go.id, "trigger_value": True},))
+        await asyncio.sleep(wait)
+        for _ in range(60):
+            for element in await session.run("generate"):
+                if element.WhichOneof("type") == "markdown":
+                    found = GEN_CAPTION.search(element.markdown.body.replace("\\", ""))  # md() escapes
+                    if found:
+                        return float(found.group(3))
+            await asyncio.sleep(1)
+    raise TimeoutError("the generation with no page did not finish")
+
+
 def stream_run(browser, tmp: Path, runs: int) -> StreamFigures:
     from core import models
     from core.generation import PRESETS, generate
@@ -351,6 +376,14 @@ def stream_run(browser, tmp: Path, runs: int) -> StreamFigures:
         generate(m, GEN_PROMPT, config.with_(max_new_tokens=4))  # first-call costs on this side too
         for run in range(1, runs + 1):
             rate, took, first, changes, tokens, text = _page_generation(page)
+            page.goto("about:blank")  # the no-page run has the server to itself
+            with ThreadPoolExecutor(1) as pool:  # its own event loop: Playwright's sync API holds this thread's
+                figures.no_page.append(pool.submit(
+                    asyncio.run, _generation_without_a_page(server.url.replace("localhost", "127.0.0.1"),
+                                                            took * 1.5 + 1)).result())
+            page.goto(f"{server.url}/generate")
+            page.get_by_role("button", name="Generate", exact=True).wait_for(state="visible", timeout=TIMEOUT_MS)
+            _settle(page)
             figures.page.append(rate)
             figures.click.append(took)
             figures.first.append(first)
@@ -359,7 +392,8 @@ def stream_run(browser, tmp: Path, runs: int) -> StreamFigures:
             figures.core.append(g.tokens_per_s)
             figures.tokens = len(g.tokens)
             figures.same_text &= tokens == len(g.tokens) and text.strip() == g.text.strip()
-            print(f"  run {run}: page {rate:.1f} tok/s, core {g.tokens_per_s:.1f} tok/s, load {os.getloadavg()[0]:.1f}",
+            print(f"  run {run}: page {rate:.1f} tok/s, no page {figures.no_page[-1]:.1f}, core {g.tokens_per_s:.1f} tok/s, "
+                  f"load {os.getloadavg()[0]:.1f}",
                   file=sys.stderr)
     finally:
         context.close()
@@ -510,12 +544,16 @@ def stream_report(f: StreamFigures, load: tuple[float, float]) -> float:
     print("| path | median | runs |")
     print("|---|---:|---|")
     rows = [("tokens/s, the Generate page (the job's own figure)", f.page, "{:.1f}"),
+            ("tokens/s, the same job in the same server, no page following it", f.no_page, "{:.1f}"),
             ("tokens/s, `core.generation.generate` in a plain process", f.core, "{:.1f}"),
             ("s, click → finished text", f.click, "{:.2f}"), ("s, click → first streamed text", f.first, "{:.2f}"),
             ("changes of the streamed text on screen", f.changes, "{:.0f}")]
     for name, values, fmt in rows:
         print(f"| {name} | {fmt.format(med(values))} | {', '.join(fmt.format(v) for v in values)} |")
-    return med(f.page) / med(f.core)
+    print(f"\nPage against the same server with no page: {med(f.page) / med(f.no_page):.2f} (the goal's ratio); "
+          f"against a plain process: {med(f.page) / med(f.core):.2f}; the server with no page against a plain "
+          f"process: {med(f.no_page) / med(f.core):.2f}.")
+    return med(f.page) / med(f.no_page)
 
 
 def main() -> None:
