@@ -75,8 +75,7 @@ def load_umap():
             numba.core.config.CACHE_LOCATOR_CLASSES = ",".join(_LOCATORS)
         elif "NUMBA_CACHE_DIR" not in os.environ:
             site = Path(spec.origin).parent / "__pycache__"
-            user = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-            if not _writable(site) and not _writable(user / "numba"):
+            if not _writable(site) and not _writable(_user_cache() / "numba"):
                 import tempfile
 
                 folder = Path(tempfile.gettempdir()) / f"corpus-lab-numba-{os.getuid() if hasattr(os, 'getuid') else 0}"
@@ -101,13 +100,17 @@ def load_umap():
     return _umap_module
 
 
+def _user_cache() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+
+
 def machine_cache_dir() -> Path:
     """``$XDG_CACHE_HOME/corpus-lab/numba`` (``~/.cache/...``): beside the converted models (see
     ``core.models.bundled.models_dir``), compiled once per machine."""
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "corpus-lab" / "numba"
+    return _user_cache() / "corpus-lab" / "numba"
 
 
-_PACKAGES = ("umap", "pynndescent")
+_PACKAGES = {"umap": "umap-learn", "pynndescent": "pynndescent"}  # folder in site-packages → distribution
 
 
 def _machine_locator():
@@ -141,7 +144,7 @@ def _machine_locator():
             if not inner or inner[0] not in _PACKAGES:
                 return None
             try:
-                tag = f"{inner[0]}-{version(inner[0] if inner[0] == 'pynndescent' else 'umap-learn')}"
+                tag = f"{inner[0]}-{version(_PACKAGES[inner[0]])}"
             except PackageNotFoundError:
                 return None
             folder = machine_cache_dir() / f"py{sys.version_info[0]}{sys.version_info[1]}" / tag / Path(*inner[1:])

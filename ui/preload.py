@@ -4,9 +4,9 @@ Streamlit loads Plotly's 4.7 MB module the first time a page of the tab shows a 
 the browser evaluates it (~1-1.5 s on 2 cores) in the same frame as everything that update drew.
 So a corpus's statistics, which arrive with the Top words chart, showed 2.5-2.9 s after "Load
 sample" although the server had sent them after 0.6-1.0 s (0.7-1.0 s when the chart came later).
-A page that waits for nothing evaluates it sooner: once its script has finished and the page has
-been quiet for a second, it imports the same module Streamlit would, which the browser then keeps
-for the tab (a module is evaluated once per URL).
+Every page evaluates it sooner: once its script has finished and the page has been quiet for
+QUIET_MS, it imports the same module Streamlit would, which the browser then keeps for the tab (a
+module is evaluated once per URL); the first chart finds it done.
 """
 
 from __future__ import annotations
