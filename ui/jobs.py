@@ -14,13 +14,19 @@ from ui.safe import md
 # three quarters of its speed on 2 cores (Word2Vec with the panel open 0.69 of its speed alone;
 # SmolLM2 streaming 0.26): Chromium re-rendering on every rerun took a core's share next to the job.
 # Now one fragment run draws the panel and then stays, sending only what changed into its slots
-# (bench/ui.py: Word2Vec with its panel open 0.69 → 0.79 of its speed alone; the loss chart, redrawn
-# at most every CHART_SECONDS, is most of what is left).
-UPDATE_SECONDS = 0.2  # the most often a slot is updated; each update is one small message, not a redraw
+# (bench/ui.py: Word2Vec with its panel open 0.69 → 0.79 of its speed alone).
+# What the browser still spends beside a 40-epoch Word2Vec job (~16 s; bench/RESULTS.md): with the bar
+# every 0.2 s and the loss chart and the sidebar every 2 s, 2.7-2.9 s of the page's main thread (1.6-1.9 s
+# of script; a Vega redraw ~0.13 s, a Plotly one more); with the intervals below 2.0-2.3 s (1.2-1.3 s),
+# the renderer's CPU 12 % less. Streamed text keeps the short interval: it is what is being watched.
+UPDATE_SECONDS = 0.2  # streamed text: the most often a slot is updated (one small message, not a redraw)
+PANEL_SECONDS = 0.5  # a job's progress bar and message: the same, for a bar the eye follows less closely
 TICK_SECONDS = 0.05  # how soon a click (Cancel, Stop, another page) is honoured while nothing new arrives
 SEGMENT_SECONDS = 10.0  # a fragment run follows the job at most this long, then the next one takes over
 RESTART_SECONDS = 0.25  # the fragment's timer: starts the first following run, and each next one
-CHART_SECONDS = 2.0  # the live loss chart is redrawn at most this often (a Vega redraw is the costly part)
+CHART_SECONDS = 5.0  # the live loss chart is redrawn at most this often (a Vega redraw is the costly part)
+CHART_AFTER_SECONDS = 5.0  # a job shorter than this shows no live chart: its curve comes with its result
+SUMMARY_SECONDS = 5.0  # the sidebar's list of running jobs refreshes this often
 
 # What another session's job is called in this session's sidebar: that it exists, not what it reads.
 KIND_NAMES = {"vectors": "Training vectors", "map": "Drawing a map", "tokens": "Preprocessing", "finetune": "Fine-tuning",
@@ -90,10 +96,11 @@ def _touch() -> None:
     _ = "job_panel_touch" in st.session_state
 
 
-def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callable[[Job], object]) -> None:
+def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callable[[Job], object],
+         every: float = UPDATE_SECONDS) -> None:
     """A running job's panel: ``body(job)`` draws it once and returns ``draw(job)``, which updates only
-    what changed; a fragment run then stays, calling ``draw`` as the job moves. When the job ends the
-    whole page reruns, so it can use the result."""
+    what changed (at most every ``every`` seconds); a fragment run then stays, calling ``draw`` as the
+    job moves. When the job ends the whole page reruns, so it can use the result."""
     # The page's own run draws the panel and ends, so the rest of the page shows (and AppTest's run
     # returns); the fragment's timer then starts a following run, and the next one after it.
     following = {"on": False}
@@ -104,7 +111,7 @@ def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callab
         if current is None or current.is_finished:
             st.rerun()
         draw = body(current)
-        if following["on"] and follow(current, draw, state=state, seconds=SEGMENT_SECONDS):
+        if following["on"] and follow(current, draw, state=state, seconds=SEGMENT_SECONDS, every=every):
             st.rerun()
 
     panel()
@@ -131,7 +138,9 @@ class _Panel:
             self.shown_bar = bar
         rows = list(job.metrics)  # a copy: the worker appends while it is read
         now = time.monotonic()
-        if len(rows) != self.shown_rows and (now - self.chart_at >= CHART_SECONDS or job.is_finished):
+        ran = time.time() - job.started if job.started else 0.0
+        if (len(rows) != self.shown_rows and len(rows) > 1 and ran >= CHART_AFTER_SECONDS
+                and (now - self.chart_at >= CHART_SECONDS or job.is_finished)):
             self.chart.altair_chart(loss_chart(rows), width="stretch")
             self.shown_rows, self.chart_at = len(rows), now
 
@@ -163,14 +172,14 @@ def loss_chart(rows: list[dict]):
 
 def job_panel(job: Job) -> None:
     """Show a running job; when it ends, rerun the whole app so the page can use the result."""
-    live(job, lambda current: _Panel(current).draw, _panel_state)
+    live(job, lambda current: _Panel(current).draw, _panel_state, every=PANEL_SECONDS)
 
 
 def active_jobs_summary() -> None:
     """Every session's jobs, queued and running, then the last few finished; refreshes itself while
     anything runs. Another session's job shows only its kind."""
 
-    @st.fragment(run_every=2 if REGISTRY.active() else None)
+    @st.fragment(run_every=SUMMARY_SECONDS if REGISTRY.active() else None)
     def summary() -> None:
         me = session_id()
         jobs = REGISTRY.all()

@@ -3,6 +3,7 @@ import threading
 from streamlit.testing.v1 import AppTest
 
 from core.jobs import CANCELLED, REGISTRY
+from ui.jobs import CHART_AFTER_SECONDS
 
 
 def panel_script(job_id):
@@ -35,8 +36,11 @@ def test_panel_shows_progress_metrics_and_cancels():
     at = AppTest.from_function(panel_script, args=(job.id,), default_timeout=30).run()
     assert not at.exception
     assert at.get("progress")[0].value == 25
-    chart = at.main.children[0].children[1]  # the live loss chart (AppTest has no chart element type)
-    assert chart.type == "vega_lite_chart"
+    chart = at.main.children[0].children[1]  # the live loss chart's slot (AppTest has no chart element type)
+    assert chart.type != "vega_lite_chart"  # a job of a few seconds shows its curve with its result, not live
+    job.started -= CHART_AFTER_SECONDS  # as if it had run that long
+    at.run()
+    assert at.main.children[0].children[1].type == "vega_lite_chart"
     at.button(key=f"cancel-{job.id}").click().run()
     assert job.wait(5) and job.status == CANCELLED
     at.run()
