@@ -36,11 +36,11 @@ model files, dtype, prompt, settings and torch threads) in this process. The thr
 rounds each; page and plain process must write the same text (checked). The browser side also counts
 how often the streamed text changed on screen and when the first text showed.
 
-*Training with its panel open* (not with ``--stream-only``; alone: ``--train-only``): on a fresh server holding the Wikipedia
-sample's tokens, the Embeddings page trains CBOW for 10 epochs with its job panel open; the
-figure is the artifact's own training seconds. The peer the goal is on is the same job in the same
-server with no browser attached: Train pressed, then the page left for ``about:blank`` as soon as
-the progress bar shows (the job goes on without it). A second peer is ``train_vectors`` with the same
+*Training with its panel open* (not with ``--stream-only``; alone: ``--train-only``): on a fresh server holding
+the Wikipedia sample's tokens, the Embeddings page trains CBOW for 30 epochs (~12 s, long enough for the live
+loss chart) with its job panel open; the figure is the artifact's own training seconds. The peer the goal
+is on is the same job in the same server with no browser attached: Train pressed, then the page left for
+``about:blank`` as soon as the progress bar shows (the job goes on without it). A second peer is ``train_vectors`` with the same
 settings in this process, which also counts what running inside the server costs. Each run uses
 another seed, so nothing is reused, and the models are deleted after each run. Alternating,
 ``--runs`` rounds.
@@ -449,7 +449,7 @@ def stream_run(browser, tmp: Path, runs: int) -> StreamFigures:
     return figures
 
 
-TRAIN_EPOCHS = 10
+TRAIN_EPOCHS = 30
 
 
 @dataclass
@@ -473,7 +473,7 @@ class TrainFigures:
 
 
 def train_run(browser, tmp: Path, runs: int) -> TrainFigures:
-    """Word2Vec (CBOW, 10 epochs) on the Wikipedia sample, alternating: the job with the Embeddings page's
+    """Word2Vec (CBOW, TRAIN_EPOCHS epochs) on the Wikipedia sample, alternating: the job with the Embeddings page's
     panel open in Chromium, the same job with the page gone, ``train_vectors`` in this process."""
     from core.corpus.store import ingest_sample
     from core.embeddings.config import EmbeddingConfig
