@@ -30,6 +30,10 @@ def test_start_and_cancel_a_run(page: Page, server, tmp_path):
     expect(page.get_by_test_id("stProgress").first).to_be_visible(timeout=30_000)
     expect(page.get_by_text("step 1/", exact=False).first).to_be_visible(timeout=180_000)  # training, not loading
     page.screenshot(path=tmp_path / "training.png")
+    # The bar jumps to each new length (ui/jobs.py): a sliding bar kept the browser drawing beside the job.
+    bar = page.get_by_test_id("stProgress").first
+    assert bar.evaluate("""e => [e, ...e.querySelectorAll('*')].every(x => getComputedStyle(x).transitionDuration
+        .split(',').every(d => parseFloat(d) === 0))"""), "the progress bar still slides"
     page.get_by_role("button", name="Cancel").click()
     expect(page.get_by_text("Cancelled. The last checkpoint is kept")).to_be_visible(timeout=120_000)
     expect_no_exception(page)
