@@ -53,6 +53,7 @@ import re
 import threading
 import time
 import warnings
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
@@ -252,6 +253,22 @@ class _EpochHook:
 
     def flush(self) -> None: ...
 
+    @contextmanager
+    def releasing_tqdm(self):
+        """Give back tqdm's global lock if a cancel left this thread holding it.
+
+        The cancel is raised in ``write``, inside tqdm's ``refresh()``, which acquires the lock and releases
+        it without try/finally (tqdm 4.x). Left held, the next bar anywhere in the process waits forever
+        (a model load in another job: transformers' "Loading weights" bar)."""
+        try:
+            yield
+        finally:
+            if self.stopped:
+                from tqdm.std import TqdmDefaultWriteLock, tqdm
+
+                while TqdmDefaultWriteLock.th_lock is not None and TqdmDefaultWriteLock.th_lock._is_owned():
+                    tqdm.get_lock().release()
+
     def tqdm_kwds(self) -> dict:
         return {"disable": False, "file": self, "bar_format": "{n}/{total}", "mininterval": 0.25, "leave": False}
 
@@ -390,7 +407,7 @@ def _project(vectors: np.ndarray, config: ProjectionConfig, ctx) -> tuple[np.nda
     reducer = umap.UMAP(n_neighbors=nn, n_components=config.dims, min_dist=float(config.min_dist),
                         metric=config.metric, random_state=config.seed, precomputed_knn=precomputed,
                         tqdm_kwds=hook.tqdm_kwds())
-    with numba_guard(), warnings.catch_warnings():
+    with numba_guard(), warnings.catch_warnings(), hook.releasing_tqdm():
         warnings.simplefilter("ignore")  # "n_jobs overridden by random_state", "no search index", disconnection notes
         coords = reducer.fit_transform(space)
     info["embed_s"] = time.perf_counter() - t0
