@@ -2,8 +2,9 @@
 
 One Streamlit server per test session, on a free port, with its own empty workspace
 (`CORPUS_LAB_HOME`) and the Hub offline. Tests share that server and its workspace, so a
-test must not assume the workspace is empty; each test gets a fresh browser context (its
-own Streamlit session). We never download browsers: Playwright drives /usr/bin/chromium.
+test must not assume the workspace is empty. Each test gets its own Streamlit session(s): tabs
+that open the app afresh (see `Tabs` for why they are kept from test to test). We never download
+browsers: Playwright drives /usr/bin/chromium.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from scripts import streamlit_server
 from scripts.streamlit_server import Server
@@ -102,14 +104,64 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+class Tabs:
+    """Browser tabs kept from test to test in one context per worker, each opening the app afresh.
+
+    A tab in a new browser context starts a new renderer process, which parses and compiles the app's
+    JavaScript again: 3-4 s of CPU and ~2 s per test's first page on 2 cores, against ~0.9 s of CPU and
+    0.8 s for a tab that has shown the app before and went to about:blank in between (measured with the
+    server and Chromium of these tests). Each `goto` still opens a new websocket, so a new Streamlit
+    session with nothing of the last test's; what the browser itself keeps (cookies, the sidebar's
+    width and state in localStorage) is cleared between tests. Tests that need a browser of their
+    own (another identity, offline, routes on the context) still make a context.
+    """
+
+    def __init__(self, browser):
+        self.browser, self.context, self.free, self.lent = browser, None, [], []
+
+    def open(self, width: int = 1400, height: int = 1000) -> Page:
+        if self.context is None:
+            self.context = self.browser.new_context(accept_downloads=True)
+            self.context.set_default_timeout(TIMEOUT_MS)
+        page = self.free.pop() if self.free else self.context.new_page()
+        page.set_viewport_size({"width": width, "height": height})
+        self.lent.append(page)
+        return page
+
+    def give_back(self) -> None:
+        for page in self.lent:
+            if page.is_closed():
+                continue
+            try:
+                if page.url.startswith("http"):
+                    page.evaluate("localStorage.clear(); sessionStorage.clear()")
+                page.goto("about:blank")  # ends the Streamlit session as closing the tab would
+                self.free.append(page)
+            except Exception:  # a crashed or stuck tab is not lent again
+                page.close()
+        self.lent = []
+        if self.context is not None:
+            self.context.clear_cookies()
+
+
+@pytest.fixture(scope="session")
+def _tab_pool(browser) -> Tabs:
+    return Tabs(browser)
+
+
 @pytest.fixture
-def page(browser, request, tmp_path):
-    """A page in a fresh browser context: a new Streamlit session with no state from other tests.
+def tabs(_tab_pool) -> Iterator[Tabs]:
+    """Open pages with ``tabs.open(width, height)``; all are handed back after the test."""
+    yield _tab_pool
+    _tab_pool.give_back()
+
+
+@pytest.fixture
+def page(tabs, request, tmp_path):
+    """A tab that opens the app afresh: a new Streamlit session with no state from other tests.
 
     When the test fails, a screenshot and the DOM are kept in the test's tmp_path."""
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
+    page = tabs.open()
     yield page
     if getattr(request.node, "e2e_failed", False):
         try:
@@ -118,5 +170,3 @@ def page(browser, request, tmp_path):
             print(f"e2e failure artifacts: {tmp_path}/failure.png, failure.html")
         except Exception as e:  # a crashed page must not hide the test's own error
             print(f"could not save failure artifacts: {e}")
-    context.close()
-

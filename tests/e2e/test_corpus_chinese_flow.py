@@ -16,9 +16,12 @@ LOCAL = {"localhost", "127.0.0.1", "::1"}
 
 def test_chinese_upload_counts_jieba_words_and_stays_offline(page: Page, base_url: str, tmp_path):
     outside: list[str] = []
-    page.on("request", lambda r: outside.append(r.url)
-            if urlparse(r.url).scheme in ("http", "https", "ws", "wss") and urlparse(r.url).hostname not in LOCAL
-            else None)
+
+    def note(request) -> None:
+        if urlparse(request.url).scheme in ("http", "https", "ws", "wss") and urlparse(request.url).hostname not in LOCAL:
+            outside.append(request.url)
+
+    page.on("request", note)  # removed at the end: the tab goes on to the next test
     stem = f"语言模型-{uuid.uuid4().hex[:6]}"
     path = tmp_path / f"{stem}.txt"
     path.write_text(ARTICLE, encoding="utf-8")
@@ -51,4 +54,5 @@ def test_chinese_upload_counts_jieba_words_and_stays_offline(page: Page, base_ur
     assert urlparse(icon).hostname in LOCAL, icon
     response = page.request.get(icon)
     assert response.ok and response.headers["content-type"] == "image/png", (icon, response.status)
+    page.remove_listener("request", note)
     assert outside == [], outside

@@ -225,22 +225,17 @@ def test_load_bundled_sample(page: Page, base_url: str):
     expect_no_exception(page)
 
 
-def test_deep_link_on_a_fresh_server_runs_the_app_shell(browser, fresh_server):
+def test_deep_link_on_a_fresh_server_runs_the_app_shell(page, fresh_server):
     # Regression: with the page scripts in a `pages/` folder, Streamlit served the first visit to
     # /corpus on a fresh process as a legacy v1 page (pages/corpus.py alone: no app.py, no sidebar).
     server = fresh_server()
-    context = browser.new_context()
-    try:
-        page = context.new_page()
-        page.goto(f"{server.url}/corpus")
-        expect(page.get_by_role("heading", level=1)).to_have_text("Corpus")
-        expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Home")).to_be_visible(timeout=5_000)
-        expect(page.get_by_test_id("stSidebar").get_by_text("Workspace", exact=True)).to_be_visible(timeout=5_000)
-        # An empty workspace has no chart, yet the chart code loads once the page is quiet (ui/preload.py):
-        # the first chart of the tab does not wait for it.
-        page.wait_for_function("performance.getEntriesByType('resource').some(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name))",
-                               timeout=15_000)
-        assert page.get_by_test_id("stPlotlyChart").count() == 0
-    finally:
-        context.close()
+    page.goto(f"{server.url}/corpus")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Corpus")
+    expect(page.get_by_test_id("stSidebarNavLink").filter(has_text="Home")).to_be_visible(timeout=5_000)
+    expect(page.get_by_test_id("stSidebar").get_by_text("Workspace", exact=True)).to_be_visible(timeout=5_000)
+    # An empty workspace has no chart, yet the chart code loads once the page is quiet (ui/preload.py):
+    # the first chart of the tab does not wait for it.
+    page.wait_for_function("performance.getEntriesByType('resource').some(e => /PlotlyChart[.][^/]*[.]js$/.test(e.name))",
+                           timeout=15_000)
+    assert page.get_by_test_id("stPlotlyChart").count() == 0
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from tests.e2e.test_corpus_flow import expect_no_exception, settle
+
+# On one worker, so one server loads SmolLM2 for both browser tests that generate (~10-15 s of CPU saved).
+pytestmark = pytest.mark.xdist_group("smollm2")
 
 
 def load_smollm(page: Page, base_url: str) -> None:

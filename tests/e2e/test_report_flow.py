@@ -23,38 +23,34 @@ def add(page, key: str, title: str) -> None:
     settle(page)
 
 
-def test_report_from_three_pages_opens_offline(browser, server, tmp_path):
+def test_report_from_three_pages_opens_offline(browser, tabs, server, tmp_path):
     ws = Workspace(server.home)
     lee = ingest_sample(ws, "lee").id
     polarity = ingest_sample(ws, "polarity").id
-    context = browser.new_context(viewport={"width": 1400, "height": 1100}, accept_downloads=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    try:
-        page = context.new_page()
-        page.goto(f"{server.url}/corpus?corpus={lee}")
-        settle(page)
-        add(page, "corpus_stats", "Corpus statistics")
-        page.get_by_role("tab", name="Zipf").click()
-        settle(page)
-        add(page, "zipf_chart", "Zipf's law")
-        page.goto(f"{server.url}/classify?corpus={polarity}")
-        train, scored = page.get_by_role("button", name="Train", exact=True), page.get_by_text("Test accuracy", exact=True)
-        expect(train.or_(scored).first).to_be_visible()  # the page is drawn (a goto's first instant reads "not running")
-        settle(page)
-        if train.is_visible():  # the Classify flow may have trained it on this server already
-            train.click()
-        expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
-        settle(page)
-        add(page, "cl_confusion", "Confusion matrix")
-        page.goto(f"{server.url}/report")
-        expect(page.get_by_text("3. Confusion matrix: TF-IDF")).to_be_visible()
-        with page.expect_download() as download:
-            page.get_by_role("button", name="Export as HTML").click()
-        path = tmp_path / "report.html"
-        download.value.save_as(path)
-        expect_no_exception(page)
-    finally:
-        context.close()
+    page = tabs.open(1400, 1100)
+    page.goto(f"{server.url}/corpus?corpus={lee}")
+    settle(page)
+    add(page, "corpus_stats", "Corpus statistics")
+    page.get_by_role("tab", name="Zipf").click()
+    settle(page)
+    add(page, "zipf_chart", "Zipf's law")
+    page.goto(f"{server.url}/classify?corpus={polarity}")
+    train, scored = page.get_by_role("button", name="Train", exact=True), page.get_by_text("Test accuracy", exact=True)
+    expect(train.or_(scored).first).to_be_visible()  # the page is drawn (a goto's first instant reads "not running")
+    settle(page)
+    if train.is_visible():  # the Classify flow may have trained it on this server already
+        train.click()
+    expect(page.get_by_text("Test accuracy", exact=True)).to_be_visible(timeout=60_000)
+    settle(page)
+    add(page, "cl_confusion", "Confusion matrix")
+    page.goto(f"{server.url}/report")
+    expect(page.get_by_text("3. Confusion matrix: TF-IDF")).to_be_visible()
+    settle(page)  # a click while the page still runs can be lost (seen: no download in 30 s)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export as HTML").click()
+    path = tmp_path / "report.html"
+    download.value.save_as(path)
+    expect_no_exception(page)
 
     offline = browser.new_context()
     requests = []
