@@ -52,6 +52,10 @@ def test_make_run_listens_on_loopback_only_and_make_share_on_every_interface(tmp
         shared.stop()
 
 
+# Both tests of the shared server on one worker, so it is started once (a server's start is ~5 s of CPU).
+SHARED_SERVER = pytest.mark.xdist_group("shared-server")
+
+
 @pytest.fixture(scope="module")
 def shared_server(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp("shared")  # one server for this module's two browser tests
@@ -88,6 +92,7 @@ def open_map(page) -> None:
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible(timeout=TIMEOUT_MS)
 
 
+@SHARED_SERVER
 def test_a_presenter_and_a_viewer_on_a_shared_server(browser, shared_server):
     url = shared_server.url.replace("localhost", "127.0.0.1")
     presenter = browser.new_context(viewport={"width": 1400, "height": 1000})
@@ -157,6 +162,7 @@ async def crafted_train_click(url: str, ws: Workspace) -> tuple[bool, int, int]:
     return shown, viewer_made, len(ws.list("vectors")) - before
 
 
+@SHARED_SERVER
 def test_a_crafted_click_on_a_control_a_viewer_never_saw_changes_nothing(shared_server):
     url = shared_server.url.replace("localhost", "127.0.0.1")
     crafted = crafted_train_click(url, Workspace(shared_server.home))
