@@ -66,7 +66,19 @@ def main(argv=None) -> int:
         m = manifest.metrics
         print(f"Saved {KIND}/{manifest.id} ({manifest.name}): validation perplexity {m['val_ppl_before']:,.2f} → "
               f"{m['val_ppl_after']:,.2f}; use it as finetune:{manifest.id}", flush=True)
+    _leave_process_group()
     return 0
+
+
+def _leave_process_group() -> None:
+    """Under ``accelerate launch``: wait for every process, then close the group Trainer opened. A process
+    that exits with it open can abort in torch's C++ teardown ("terminate called without an active
+    exception": seen once on the second process, after the run had finished and saved)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 
 
 if __name__ == "__main__":
