@@ -104,11 +104,13 @@ def _live(job: Job, labels: list[str]) -> None:
     def body(current: Job):
         slots = _Slots(current, labels)
         slots.draw(list(current.partial or []), current.message)
-        st.button("Stop", key=f"stop-{current.id}", on_click=current.cancel, disabled=current.cancel_requested,
-                  help="Ends the generation at the next token and keeps the text so far.")
         return lambda j: slots.draw(list(j.partial or []), j.message)
 
-    live(job, body, lambda j: (j.partial, j.message))
+    def stop(current: Job) -> None:  # outside the streaming fragment, so a click stops it at once (ui.jobs.live)
+        st.button("Stop", key=f"stop-{current.id}", on_click=current.cancel, disabled=current.cancel_requested,
+                  help="Ends the generation at the next token and keeps the text so far.")
+
+    live(job, body, lambda j: (j.partial, j.message), controls=stop)
 
 
 def show(g: generation.Generation, key: str) -> None:

@@ -102,10 +102,15 @@ def _touch() -> None:
 
 
 def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callable[[Job], object],
-         every: float = UPDATE_SECONDS) -> None:
+         every: float = UPDATE_SECONDS, controls: Callable[[Job], object] | None = None) -> None:
     """A running job's panel: ``body(job)`` draws it once and returns ``draw(job)``, which updates only
     what changed (at most every ``every`` seconds); a fragment run then stays, calling ``draw`` as the
-    job moves. When the job ends the whole page reruns, so it can use the result."""
+    job moves. When the job ends the whole page reruns, so it can use the result.
+
+    ``controls(job)`` (Cancel, Stop) is drawn below, outside the fragment: Streamlit does not stop a
+    running fragment for a click on a widget inside it, so such a click waited for the fragment's run to
+    end (up to ``SEGMENT_SECONDS``), and a job that ended sooner was never cancelled (seen on a map's
+    UMAP layout). A click outside reruns the app, which stops the fragment's run at its next tick."""
     # The page's own run draws the panel and ends, so the rest of the page shows (and AppTest's run
     # returns); the fragment's timer then starts a following run, and the next one after it.
     following = {"on": False}
@@ -121,18 +126,18 @@ def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callab
 
     panel()
     following["on"] = True
+    if controls is not None:
+        controls(job)
 
 
 class _Panel:
-    """Progress bar, live loss chart and Cancel; ``draw`` sends only what changed."""
+    """Progress bar and live loss chart; ``draw`` sends only what changed."""
 
     def __init__(self, job: Job):
         st.html(STEPPED_BARS)
         self.bar, self.chart = st.empty(), st.empty()
         self.shown_bar, self.shown_rows, self.chart_at = None, 0, float("-inf")
         self.draw(job)
-        st.button("Cancelling…" if job.cancel_requested else "Cancel", key=f"cancel-{job.id}", on_click=job.cancel,
-                  disabled=job.cancel_requested)
 
     def draw(self, job: Job) -> None:
         queued = job.status == QUEUED and job.heavy
@@ -178,7 +183,12 @@ def loss_chart(rows: list[dict]):
 
 def job_panel(job: Job) -> None:
     """Show a running job; when it ends, rerun the whole app so the page can use the result."""
-    live(job, lambda current: _Panel(current).draw, _panel_state, every=PANEL_SECONDS)
+    live(job, lambda current: _Panel(current).draw, _panel_state, every=PANEL_SECONDS, controls=_cancel_button)
+
+
+def _cancel_button(job: Job) -> None:
+    st.button("Cancelling…" if job.cancel_requested else "Cancel", key=f"cancel-{job.id}", on_click=job.cancel,
+              disabled=job.cancel_requested)
 
 
 def active_jobs_summary() -> None:
