@@ -91,6 +91,7 @@ bench: setup
 	$(PY) bench/finetune.py --quick
 	$(PY) bench/quality.py --quick
 	$(PY) bench/ui.py --quick
+	$(PY) bench/jobs.py --quick
 	$(PY) bench/load.py --quick
 	$(PY) bench/memory.py --quick
 	$(PY) bench/gpu.py --quick

@@ -14,6 +14,7 @@ space (to place a new text), vocabulary and coherence — NumPy and JSON, no pic
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -90,6 +91,7 @@ def build_embedded(ws: Workspace, corpus_id: str, config: ClusterConfig, ctx=Non
     artifact_id = embedded_id(corpus_id, config)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
+    began = time.perf_counter()
     from core.analysis import build_index, config_for, load_index  # here: the Map page imports this module
 
     index = load_index(ws, build_index(ws, corpus_id, config_for(language)).id)
@@ -136,7 +138,7 @@ def build_embedded(ws: Workspace, corpus_id: str, config: ClusterConfig, ctx=Non
         atomic_write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
         atomic_write_text(folder / "labels.json", json.dumps(index.labels, ensure_ascii=False))
         return {"method": "embedding", "topics": len(clusters), "documents": index.documents, "words": len(vocab),
-                "outliers": outliers, "min_cluster_size": size,
+                "outliers": outliers, "min_cluster_size": size, "seconds": round(time.perf_counter() - began, 2),
                 **{f"coherence_{k}": round(v, 4) for k, v in coherence.items()}}
 
     corpus = ws.manifest("corpus", corpus_id)

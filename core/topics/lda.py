@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import json
+import time
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
@@ -194,6 +195,7 @@ def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, lan
     artifact_id = lda_id(corpus_id, config)
     if ws.exists(KIND, artifact_id):
         return ws.manifest(KIND, artifact_id)
+    began = time.perf_counter()
     index, bags, vocab = _documents(ws, corpus_id, config, language, ctx)
     model, coherence = _train(bags, vocab, config, ctx)
     gamma, _ = model.inference(bags)
@@ -208,6 +210,7 @@ def build_lda(ws: Workspace, corpus_id: str, config: LdaConfig, ctx=None, *, lan
         atomic_write_text(folder / "vocab.json", json.dumps(vocab, ensure_ascii=False))
         atomic_write_text(folder / "labels.json", json.dumps(index.labels, ensure_ascii=False))
         return {"method": "lda", "topics": config.topics, "documents": index.documents, "words": len(vocab),
+                "seconds": round(time.perf_counter() - began, 2),
                 **{f"coherence_{k}": round(v, 4) for k, v in coherence.items()}}
 
     corpus = ws.manifest("corpus", corpus_id)

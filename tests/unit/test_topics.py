@@ -46,6 +46,7 @@ def test_lda_recovers_planted_topics_and_places_a_new_text(tmp_path):
     shares = assign(model, "The rocket left orbit and the astronaut saw a comet near the planet.")
     assert int(np.argmax(shares)) == found["space"] and shares.max() > 0.6
     assert not list(ws.path(KIND, m.id).glob("*.pkl"))  # arrays and JSON only
+    assert m.metrics["seconds"] > 0  # the build's own time, as every job's artifact records it
     assert build_lda(ws, cid, LdaConfig(topics=3, passes=20)).id == m.id  # same settings: the same artifact
 
 
@@ -96,6 +97,7 @@ def test_embedding_topics_recover_planted_topics_and_place_a_new_text(tmp_path):
         owners += [name for name, words in PLANTED.items() if top <= set(words)]
     assert sorted(owners) == sorted(PLANTED), owners  # one topic per planted vocabulary
     assert m.metrics["outliers"] == int((model.doc_topics.sum(axis=1) == 0).sum())  # counted, not hidden
+    assert m.metrics["seconds"] > 0
     space = owners.index("space")
     shares = assign(model, "An astronaut watched the rocket launch into orbit.")
     assert int(np.argmax(shares)) == space
