@@ -32,13 +32,11 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.browser import chromium  # noqa: E402
 from core.map_figure import Colour, map_figure  # noqa: E402
 from core.report import Item, Report, export_bytes  # noqa: E402
 from core.workspace import Workspace  # noqa: E402
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 POINTS = 50_000
 GOAL_MB = 20
 # Both files call Plotly.newPlot once per chart; this wraps it as plotly.js defines window.Plotly and
@@ -107,10 +105,6 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="one run of each instead of the median of 3")
     args = parser.parse_args()
     runs = 1 if args.quick else 3
-    if not Path(CHROMIUM).exists():
-        sys.exit(f"{CHROMIUM} is missing: apt-get install chromium")
-    from playwright.sync_api import sync_playwright
-
     tmp = Path(tempfile.mkdtemp(prefix="corpus-lab-bench-report-"))
     try:
         ws = Workspace(tmp / "ws")
@@ -122,17 +116,13 @@ def main() -> None:
         add_s = time.perf_counter() - t0
         times: dict[str, dict[str, list[float]]] = {"ours": {"export": [], "open": []}, "peer": {"export": [], "open": []}}
         paths = {"ours": tmp / "ours.html", "peer": tmp / "plotly.html"}
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            try:
-                for run in range(runs):
-                    order = ("ours", "peer") if run % 2 == 0 else ("peer", "ours")
-                    for who in order:
-                        times[who]["export"].append(ours(fig_json, ws, paths[who]) if who == "ours" else peer(fig, paths[who]))
-                    for who in order:
-                        times[who]["open"].append(open_seconds(browser, paths[who]))
-            finally:
-                browser.close()
+        with chromium() as browser:
+            for run in range(runs):
+                order = ("ours", "peer") if run % 2 == 0 else ("peer", "ours")
+                for who in order:
+                    times[who]["export"].append(ours(fig_json, ws, paths[who]) if who == "ours" else peer(fig, paths[who]))
+                for who in order:
+                    times[who]["open"].append(open_seconds(browser, paths[who]))
         mb = {who: paths[who].stat().st_size / 1e6 for who in paths}
         med = {who: {k: statistics.median(v) for k, v in t.items()} for who, t in times.items()}
         print(f"\nA {POINTS:,}-point word map (map_figure: 12 colour groups, a hover column), {os.cpu_count()} CPUs, "
