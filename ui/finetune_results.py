@@ -47,7 +47,7 @@ def summary(ws, manifest) -> None:
         report.chart(plots.loss_curve(m["curve"]), "ft_curve", f"Fine-tuning loss: {manifest.name}",
                      {"page": "finetune", "artifacts": [["finetune", manifest.id]]})
     st.download_button("Download (zip: loads with transformers / peft)", lambda: finetune.export_zip(ws, manifest.id),
-                       f"{manifest.id}.zip", "application/zip", key="ft_zip")
+                       f"{manifest.id}.zip", "application/zip", key="ft_zip", on_click="ignore")
 
 
 def before_after(ws, manifest) -> None:

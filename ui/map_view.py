@@ -149,11 +149,11 @@ def exports(fig, words, coords, counts, trust, key: str) -> None:
 
     frame = pd.DataFrame({**columns, "count": counts, "trust": trust})
     a.download_button("Coordinates (CSV)", lambda: frame.to_csv(index=False).encode(), "map.csv", "text/csv",
-                      key=f"{key}_csv", width="stretch")
+                      key=f"{key}_csv", width="stretch", on_click="ignore")
 
     def html() -> bytes:
         buffer = io.StringIO()
         fig.write_html(buffer, include_plotlyjs=True, full_html=True)  # plotly.js inline: works offline
         return buffer.getvalue().encode()
 
-    b.download_button("Standalone HTML", html, "map.html", "text/html", key=f"{key}_html", width="stretch")
+    b.download_button("Standalone HTML", html, "map.html", "text/html", key=f"{key}_html", width="stretch", on_click="ignore")

@@ -85,7 +85,7 @@ def export(ws, report) -> None:
     a, b = st.columns([1, 3])
     a.download_button("Export as HTML", lambda: export_bytes(ws, report), file_name=f"{_slug(report.title)}.html",
                       mime="text/html", key="rp_export", type="primary", icon=":material/download:",
-                      disabled=not report.items)
+                      disabled=not report.items, on_click="ignore")
     b.caption("One file with every chart (still interactive), table and note, and an appendix of where each came "
               "from. It opens offline in any browser; e-mail it as it is, or use the browser's Print → Save as PDF.")
 
@@ -122,7 +122,7 @@ def bundles(ws, report) -> None:
             st.caption(f"About {size / 2**20:,.1f} MB before compression.")
             st.download_button("Export the bundle (zip)", lambda: bundle.export_bundle(
                 ws, list(chosen), [report.id] if with_report else []), file_name="corpus-lab-bundle.zip",
-                mime="application/zip", key="rp_bundle_export")
+                mime="application/zip", key="rp_bundle_export", on_click="ignore")
         upload = st.file_uploader("Import a bundle", type=["zip"], key="rp_bundle_upload")
         if upload is None:
             return

@@ -89,5 +89,5 @@ def export_panel(kv, name: str, vid: str) -> None:
     cols = st.columns(len(EXPORTS))
     for col, (fmt, (label, filename)) in zip(cols, EXPORTS.items(), strict=True):
         col.download_button(label, data=lambda fmt=fmt: _export(kv, fmt), file_name=f"{stem}-{filename}",
-                            key=f"vec_export_{fmt}", width="stretch")
+                            key=f"vec_export_{fmt}", width="stretch", on_click="ignore")
     st.caption(md(f"Model {vid} in {workspace().path(KIND, vid)}"))

@@ -78,7 +78,7 @@ if head.open:
         report.chart(fig, "att_heatmap", f"Attention of {m.spec.label}, layer {layer}, head {h}",
                      {"page": "attention", "uses": (), "settings": {"model": m.spec.id, "text": text}})
         st.download_button("This heatmap as standalone HTML", lambda: fig.to_html(include_plotlyjs=True).encode(),
-                           f"attention-layer{layer}-head{h}.html", "text/html", key="att_html")
+                           f"attention-layer{layer}-head{h}.html", "text/html", key="att_html", on_click="ignore")
 if grid.open:
     with grid:
         if len(shown.tokens) > 60:

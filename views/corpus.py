@@ -154,7 +154,7 @@ if manage.open:
         st.caption(md(f"Artifact {cid} in {ws.path(KIND, cid)}"))
         st.download_button("Download as JSONL", data=lambda: jsonl_path(ws, cid).read_bytes(),
                            file_name=re.sub(r"[^\w.-]+", "_", manifest.name) + ".jsonl", mime="application/jsonl",
-                           key="download_jsonl")
+                           key="download_jsonl", on_click="ignore")
         if presenter_only("delete"):
             if confirmed_delete("Yes, delete this corpus from the workspace", "Delete corpus", key="delete_corpus",
                                 confirm_key="confirm_delete"):

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 from playwright.sync_api import expect
 
 from core import models
@@ -22,22 +21,6 @@ def add(page, key: str, title: str) -> None:
     # this item's toast: the one of an earlier add may still be on screen
     expect(page.get_by_text(re.compile(f"Added '{re.escape(title)}.*' to the report")).last).to_be_visible()
     settle(page)
-
-
-def export_html(page):
-    """Click "Export as HTML" and return the download. The file is made on the server when clicked (a deferred
-    download); once, under the full suite's load, a settled page's click brought nothing in 30 s, so a second
-    click is allowed after 20 s (a second miss fails the test)."""
-    button = page.get_by_role("button", name="Export as HTML")
-    for attempt in (1, 2):
-        try:
-            with page.expect_download(timeout=20_000 if attempt == 1 else TIMEOUT_MS) as download:
-                button.click()
-            return download.value
-        except PlaywrightTimeoutError:
-            if attempt == 2:
-                raise
-            settle(page)
 
 
 def test_report_from_three_pages_opens_offline(browser, tabs, server, tmp_path):
@@ -63,8 +46,10 @@ def test_report_from_three_pages_opens_offline(browser, tabs, server, tmp_path):
     page.goto(f"{server.url}/report")
     expect(page.get_by_text("3. Confusion matrix: TF-IDF")).to_be_visible()
     settle(page)  # a click while the page still runs can be lost (seen: no download in 30 s)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Export as HTML").click()
     path = tmp_path / "report.html"
-    export_html(page).save_as(path)
+    download.value.save_as(path)
     expect_no_exception(page)
 
     offline = browser.new_context()
