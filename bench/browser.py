@@ -51,9 +51,9 @@ def start_server(tmp: Path, seed: Path | None, warm_up: bool = True) -> streamli
     return streamlit_server.start(home, tmp / "streamlit.log", env)
 
 
-def seed_lee(root: Path) -> tuple[str, int]:
+def seed_lee(root: Path) -> int:
     """A workspace with the Lee sample, active, its tokens (stopwords dropped) and a small CBOW model, active too;
-    returns (the corpus id, the model's words)."""
+    returns the model's words."""
     from core.corpus.store import ingest_sample
     from core.embeddings.config import EmbeddingConfig
     from core.embeddings.train import train_vectors
@@ -68,7 +68,7 @@ def seed_lee(root: Path) -> tuple[str, int]:
     ws.set_state("active_corpus", corpus.id)
     ws.set_state("active_tokens", tokens.id)
     ws.set_state("active_vectors", vectors.id)
-    return corpus.id, int(vectors.metrics.get("words", 0))
+    return int(vectors.metrics.get("words", 0))
 
 
 def ended(page) -> None:

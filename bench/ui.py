@@ -137,7 +137,7 @@ def seed_workspace(root: Path) -> int:
     from core.corpus.store import ingest_sample
     from core.workspace import Workspace
 
-    _, words = seed_lee(root)
+    words = seed_lee(root)
     LINKS["polarity"] = ingest_sample(Workspace(root), "polarity").id  # labelled, for Classify; not the active corpus
     return words
 
