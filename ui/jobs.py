@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import streamlit as st
 
@@ -19,15 +20,34 @@ from ui.safe import md
 # every 0.2 s and the loss chart and the sidebar every 2 s, 2.7-2.9 s of the page's main thread (1.6-1.9 s
 # of script; a Vega redraw ~0.13 s, a Plotly one more); with the intervals below 2.0-2.3 s (1.2-1.3 s),
 # the renderer's CPU 12 % less. Streamed text keeps the short interval: it is what is being watched.
-UPDATE_SECONDS = 0.2  # streamed text: the most often a slot is updated (one small message, not a redraw)
-PANEL_SECONDS = 0.5  # a job's progress bar and message: the same, for a bar the eye follows less closely
-TICK_SECONDS = 0.05  # how soon a click (Cancel, Stop, another page) is honoured while nothing new arrives
-SEGMENT_SECONDS = 10.0  # a fragment run follows the job at most this long, then the next one takes over
-RESTART_SECONDS = 0.25  # the fragment's timer: starts the first following run, and each next one
+
+
+@dataclass(frozen=True)
+class Pace:
+    """How closely a live panel follows its job."""
+
+    every: float  # the most often a changed panel is sent (one small message into a slot, not a redraw)
+    tick: float  # how soon a click (Cancel, Stop, another page) is honoured while nothing new arrives
+    restart: float  # the fragment's timer: starts the first following run after the page's own, and the next ones
+    segment: float  # a fragment run follows the job at most this long, then the next one takes over
+
+
+# The fragment's timer is the browser's: every `restart` seconds it sends a rerun request carrying every
+# widget's state (~1.4 KB on Fine-tune), whether or not a following run is going (a request that comes
+# during one waits for it to end, so each next run starts at once). At 0.25 s that was 141 requests and
+# 200 KB from the page in a 33-s fine-tune, each handled by the server's event loop; each next run also
+# redraws the panel (the loss chart's Vega view included). Measured during that fine-tune in Chromium:
+# with the job panel's pace below instead of the streaming one, the page's renderer spent 1.1-1.3 s of
+# CPU instead of 2.2-2.5 s, and its main thread's tasks 1.0-1.1 s instead of 1.4-2.5 s (bench/RESULTS.md).
+# Streamed text keeps the quick pace: it is what is being watched, and its first words should not wait.
+STREAM = Pace(every=0.2, tick=0.05, restart=0.25, segment=10.0)
+PANEL = Pace(every=0.5, tick=0.25, restart=1.0, segment=30.0)  # a progress bar the eye follows less closely
 CHART_SECONDS = 5.0  # the live loss chart is redrawn at most this often (a Vega redraw is the costly part)
 CHART_AFTER_SECONDS = 5.0  # a job shorter than this shows no live chart: its curve comes with its result
-SUMMARY_SECONDS = 5.0  # the sidebar's list of running jobs refreshes this often
-# A bar that moves every PANEL_SECONDS jumps to its new length: Streamlit's bar slides there, a transition
+# The sidebar's list of running jobs refreshes this often; while a panel on the page follows its job, the
+# list's timer waits for the following runs to end, like the panel's (seen once in a 33-s fine-tune).
+SUMMARY_SECONDS = 5.0
+# A bar that moves every PANEL.every seconds jumps to its new length: Streamlit's bar slides there, a transition
 # that kept the browser drawing frames nearly all the time (over a 40-epoch job: Chromium's renderer
 # 2.1-2.4 -> 1.5-1.7 s of CPU, its compositing 0.5 -> 0.1 s, with the transition off). Style only: the
 # element takes no room on the page.
@@ -75,7 +95,7 @@ def queue_text(job: Job) -> str:
 
 
 def follow(job: Job, draw: Callable[[Job], object], *, seconds: float, state: Callable[[Job], object],
-           every: float = UPDATE_SECONDS, tick: float = TICK_SECONDS, touch: Callable[[], object] | None = None) -> bool:
+           every: float = STREAM.every, tick: float = STREAM.tick, touch: Callable[[], object] | None = None) -> bool:
     """Call ``draw(job)`` whenever ``state(job)`` changed, at most every ``every`` seconds and once more
     when the job ends; ``touch()`` every ``tick``. Gives up after ``seconds``. True when the job ended."""
     touch = touch or _touch
@@ -102,26 +122,27 @@ def _touch() -> None:
 
 
 def live(job: Job, body: Callable[[Job], Callable[[Job], object]], state: Callable[[Job], object],
-         every: float = UPDATE_SECONDS, controls: Callable[[Job], object] | None = None) -> None:
+         pace: Pace = STREAM, controls: Callable[[Job], object] | None = None) -> None:
     """A running job's panel: ``body(job)`` draws it once and returns ``draw(job)``, which updates only
-    what changed (at most every ``every`` seconds); a fragment run then stays, calling ``draw`` as the
+    what changed (at most every ``pace.every`` seconds); a fragment run then stays, calling ``draw`` as the
     job moves. When the job ends the whole page reruns, so it can use the result.
 
     ``controls(job)`` (Cancel, Stop) is drawn below, outside the fragment: Streamlit does not stop a
     running fragment for a click on a widget inside it, so such a click waited for the fragment's run to
-    end (up to ``SEGMENT_SECONDS``), and a job that ended sooner was never cancelled (seen on a map's
+    end (up to ``pace.segment``), and a job that ended sooner was never cancelled (seen on a map's
     UMAP layout). A click outside reruns the app, which stops the fragment's run at its next tick."""
     # The page's own run draws the panel and ends, so the rest of the page shows (and AppTest's run
     # returns); the fragment's timer then starts a following run, and the next one after it.
     following = {"on": False}
 
-    @st.fragment(run_every=RESTART_SECONDS)
+    @st.fragment(run_every=pace.restart)
     def panel() -> None:
         current = REGISTRY.get(job.id)
         if current is None or current.is_finished:
             st.rerun()
         draw = body(current)
-        if following["on"] and follow(current, draw, state=state, seconds=SEGMENT_SECONDS, every=every):
+        if following["on"] and follow(current, draw, state=state, seconds=pace.segment, every=pace.every,
+                                        tick=pace.tick):
             st.rerun()
 
     panel()
@@ -183,7 +204,7 @@ def loss_chart(rows: list[dict]):
 
 def job_panel(job: Job) -> None:
     """Show a running job; when it ends, rerun the whole app so the page can use the result."""
-    live(job, lambda current: _Panel(current).draw, _panel_state, every=PANEL_SECONDS, controls=_cancel_button)
+    live(job, lambda current: _Panel(current).draw, _panel_state, pace=PANEL, controls=_cancel_button)
 
 
 def _cancel_button(job: Job) -> None:
