@@ -13,12 +13,13 @@ The figure is the job's own seconds, which it writes into its artifact (``metric
 ``wall_seconds``, validations included), so the page's
 first render and the wait for the click are not in it. The artifact is deleted after each run, so the next
 run computes it again. One detached run of each job comes first and is not counted (model files read,
-numba's functions loaded, the analysis index built). Then ``--runs`` rounds (3; 1 with ``--quick``), each
+numba's functions loaded, the analysis index built). Then ``--runs`` rounds (5; 1 with ``--quick``), each
 alternating watched and detached, which goes first alternating too. Speed kept = the median over the rounds of
 detached seconds / watched seconds: the two runs of a round are back to back, so the ratio is taken before this
 machine's speed drifts (the same job's seconds moved by up to a fifth within a quarter of an hour here, more than
 the panel's cost, and the ratio of the two medians moved with it: 0.78-0.97 for the same code). The ratio of the
-medians is printed too.
+medians is printed too. Five rounds, not three: one pair's ratio scattered by up to a seventh either way here (the
+map, 2.5-3.3 s, the same code: pairs 0.81-1.15), so three pairs' median could move by 0.05 between two runs.
 
 ``--quick`` (about a minute and a half) runs the three jobs without a torch model (Word2Vec, the map, LDA) once.
 The last line is ``RESULT slowest_panel_speed_kept=<the lowest job's figure> goal>=0.95``.
@@ -194,11 +195,11 @@ def report(figures: dict[str, Figures]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="Word2Vec, the map and LDA, one round")
-    parser.add_argument("--runs", type=int, help="rounds per job (median); default 3, 1 with --quick")
+    parser.add_argument("--runs", type=int, help="rounds per job (median); default 5, 1 with --quick")
     parser.add_argument("--only", default="", help="only the jobs whose name contains this (e.g. Word2Vec)")
     args = parser.parse_args()
     jobs = tuple(j for j in JOBS if (j.quick or not args.quick) and args.only in j.name)
-    runs = args.runs or (1 if args.quick else 3)
+    runs = args.runs or (1 if args.quick else 5)
     tmp = Path(tempfile.mkdtemp(prefix="corpus-lab-bench-jobs-"))
     try:
         with chromium() as browser:
