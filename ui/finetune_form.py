@@ -59,6 +59,10 @@ def finetune_form(ws) -> finetune.FinetuneConfig:
         val_fraction=float(val), max_train_tokens=int(tokens), seed=int(seed))
 
 
+# The share of a run's estimated time spent validating above which the page says so next to the estimate.
+VALIDATING_MOST = 0.5
+
+
 @st.cache_data(show_spinner="Estimating memory and time…", max_entries=64)
 def _estimate(root: str, corpus_id: str, config_json: str) -> finetune.Estimate:
     from core.workspace import Workspace
@@ -83,7 +87,15 @@ def estimate_panel(ws, corpus_id: str, config: finetune.FinetuneConfig) -> finet
                   f"{est.val_tokens:,} tokens (before training, then every quarter of the run). The running job "
                   "corrects this from its own measured speed.")
     st.caption(f"Training {est.trainable:,} of {est.params:,} parameters ({est.trainable / max(est.params, 1):.2%}) "
-               f"on {est.tokens_trained:,} tokens; {est.evaluations} validations of {est.val_tokens:,} tokens.")
+               f"on {est.tokens_trained:,} tokens; {est.evaluations} validations of {est.val_tokens:,} tokens, "
+               f"about {finetune.duration(est.val_seconds)} of the time.")
+    if est.seconds and est.val_seconds >= VALIDATING_MOST * est.seconds:
+        # Said here, not only in the metric's tooltip: a short run on the defaults spent most of its time
+        # validating (3 SmolLM2 steps on Lee: ~90 s, of which ~20 s training), which looked like slow training.
+        st.info(md(f"Most of this run ({finetune.duration(est.val_seconds)} of {finetune.duration(est.seconds)}) "
+                   "measures the model on the validation text rather than training it. For a quicker run, lower "
+                   "*Validation share* under More settings; for more learning in the same wait, raise the steps."),
+                icon=":material/timer:")
     if not est.fits:
         st.error(md(est.reason))
         return None

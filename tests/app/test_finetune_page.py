@@ -8,7 +8,7 @@ import pytest
 
 from core import finetune, models
 from core.corpus.readers import ReadOptions, Source
-from core.corpus.store import ingest_sources
+from core.corpus.store import ingest_sample, ingest_sources
 from core.workspace import Workspace
 from tests.app.conftest import open_page, wait_until
 
@@ -61,6 +61,23 @@ def test_a_short_lora_run_then_before_and_after(base):
     rows = at.session_state.ft_cmp[1]["rows"]
     assert len(rows) == 1 and len(rows[0]["outputs"]) == 2
     assert len(at.get("plotly_chart")) >= 2  # the loss curve and the per-token gains
+
+
+@pytest.mark.real_model
+def test_a_run_that_would_mostly_validate_says_so_before_it_starts():
+    # SmolLM2 on Lee, 3 steps: the estimate's two validations of 10 % of the corpus are most of the run
+    # (~65 of ~77 s here; the runs took ~90 s, ~20 s of it training), which looked like slow training.
+    ws = Workspace.from_env()
+    ws.set_state("active_corpus", ingest_sample(ws, "lee").id)
+    at = estimated(open_page("views/finetune.py"))
+    at.selectbox(key="ft_base").set_value(models.SMOLLM_ID).run()
+    at.number_input(key="ft_max_steps").set_value(3).run()
+    said = [i.value for i in at.info if "measures the model on the validation text" in i.value]
+    assert said and "Validation share" in said[0]
+    assert any("of the time" in c.value for c in at.caption)  # the validations' share, not only in a tooltip
+    at.number_input(key="ft_val").set_value(0.02).run()  # the fix the note offers
+    assert not any("measures the model on the validation text" in i.value for i in at.info)
+    assert not at.exception
 
 
 def test_a_corpus_too_small_for_one_block_is_explained():
