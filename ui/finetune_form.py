@@ -94,7 +94,7 @@ def estimate_panel(ws, corpus_id: str, config: finetune.FinetuneConfig) -> finet
         # validating (3 SmolLM2 steps on Lee: ~90 s, of which ~20 s training), which looked like slow training.
         st.info(md(f"Most of this run ({finetune.duration(est.val_seconds)} of {finetune.duration(est.seconds)}) "
                    "measures the model on the validation text rather than training it. For a quicker run, lower "
-                   "*Validation share* under More settings; for more learning in the same wait, raise the steps."),
+                   "“Validation share” under More settings; for more learning in the same wait, raise the steps."),
                 icon=":material/timer:")
     if not est.fits:
         st.error(md(est.reason))
