@@ -30,7 +30,10 @@ def test_collocates_of_a_node_word_and_their_lines(tabs, server, tmp_path):
     expect(page.get_by_text("Closer = higher logDice").first).to_be_attached()  # the collocate network
     pick = page.get_by_test_id("stSelectbox").filter(has_text="Lines with")
     pick.click()
-    page.keyboard.type("said")  # the list is long: type to filter it, as a user would
+    # The list is long (and drawn only where it scrolls to): type to filter it, as a user would, once it is
+    # open; typed sooner, on a busy machine, the letters went nowhere and "said" was never drawn (seen once).
+    expect(page.get_by_role("listbox")).to_be_visible()
+    page.keyboard.type("said")
     page.get_by_role("option", name="said", exact=True).click()
     settle(page)
     expect(page.get_by_text("with 'said' within the span")).to_be_visible()
