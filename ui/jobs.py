@@ -37,11 +37,13 @@ class Pace:
 # during one waits for it to end, so each next run starts at once). At 0.25 s that was 141 requests and
 # 200 KB from the page in a 33-s fine-tune, each handled by the server's event loop; each next run also
 # redraws the panel (the loss chart's Vega view included). Measured during that fine-tune in Chromium:
-# with the job panel's pace below instead of the streaming one, the page's renderer spent 1.1-1.3 s of
-# CPU instead of 2.2-2.5 s, and its main thread's tasks 1.0-1.1 s instead of 1.4-2.5 s (bench/RESULTS.md).
+# with the job panel's pace below instead of the streaming one, the page's renderer spent 0.8-1.4 s of
+# CPU instead of 2.2-2.5 s, and its main thread's tasks 0.7-1.1 s instead of 1.4-2.5 s (bench/RESULTS.md).
 # Streamed text keeps the quick pace: it is what is being watched, and its first words should not wait.
 STREAM = Pace(every=0.2, tick=0.05, restart=0.25, segment=10.0)
-PANEL = Pace(every=0.5, tick=0.25, restart=1.0, segment=30.0)  # a progress bar the eye follows less closely
+# The timer at 0.5 s, not slower: it also decides how soon a job that ends in a second or two shows its result,
+# and 1 s saved nothing more (the renderer's CPU 0.8-1.4 s at either, over the same fine-tune).
+PANEL = Pace(every=0.5, tick=0.25, restart=0.5, segment=30.0)  # a progress bar the eye follows less closely
 CHART_SECONDS = 5.0  # the live loss chart is redrawn at most this often (a Vega redraw is the costly part)
 CHART_AFTER_SECONDS = 5.0  # a job shorter than this shows no live chart: its curve comes with its result
 # The sidebar's list of running jobs refreshes this often; while a panel on the page follows its job, the
