@@ -87,7 +87,7 @@ def _embedded(page) -> None:
 
 def _finetune(page) -> None:
     _fill(page, "Max steps (0 = by epochs)", FT_STEPS)
-    page.get_by_text("More settings").click()
+    page.get_by_text("More settings", exact=True).click()
     settle(page)
     _fill(page, "Validation share", FT_VALIDATION)
     page.get_by_role("button", name="Start fine-tuning").and_(page.locator(":enabled")).wait_for(timeout=TIMEOUT_MS)

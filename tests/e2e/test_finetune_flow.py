@@ -19,7 +19,7 @@ def test_start_and_cancel_a_run(page: Page, server, tmp_path):
     settle(page)
     # A small run: a short validation pass before the first step, short steps (the UI is the point here;
     # tests/app/test_finetune_page.py trains SmolLM2 for real).
-    page.get_by_text("More settings").click()
+    page.get_by_text("More settings", exact=True).click()
     for name, value in (("Max steps (0 = by epochs)", "50"), ("Max training tokens (0 = all)", "4096"),
                         ("Batch size", "2"), ("Validation share", "0.02")):
         box = page.get_by_role("spinbutton", name=name)
