@@ -19,7 +19,7 @@ from ui.safe import md
 # What the browser still spends beside a 40-epoch Word2Vec job (~16 s; bench/RESULTS.md): with the bar
 # every 0.2 s and the loss chart and the sidebar every 2 s, 2.7-2.9 s of the page's main thread (1.6-1.9 s
 # of script; a Vega redraw ~0.13 s, a Plotly one more); with the intervals below 2.0-2.3 s (1.2-1.3 s),
-# the renderer's CPU 12 % less. Streamed text keeps the short interval: it is what is being watched.
+# the renderer's CPU 12 % less.
 
 
 @dataclass(frozen=True)
